@@ -1,0 +1,163 @@
+// The contract between generated code and the runtime: a job definition, the task it builds its operators on,
+// and the interfaces of sources, sinks and operators. Generated code imports only runtime/index.ts.
+
+/** What a generated module exports as default. */
+export interface JobDefinition {
+  readonly name: string;
+  /** The spec file it was compiled from, as given to `pipec build`. */
+  readonly spec: string;
+  readonly pipecVersion: string;
+  readonly sources: readonly SourceDefinition[];
+  readonly sinks: readonly SinkDefinition[];
+  /** Creates this task's operators and sinks and returns the entry points of the source chains. Called once per task. */
+  build(task: Task): JobEntries;
+}
+
+export interface SourceDefinition {
+  readonly id: string;
+  readonly connector: 'file' | 'generator';
+  /** The connector's options from the spec (path, format, dataset, seed, …). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Turns one raw value of the source into a typed record, or reports why it does not match the type. */
+  readonly decode: (raw: RawRecord, decoder: Decoder) => unknown;
+  readonly eventTime: EventTimeDefinition | undefined;
+}
+
+export interface EventTimeDefinition {
+  /** Event time of a decoded record, epoch milliseconds. */
+  readonly extract: (record: any) => number;
+  readonly maxOutOfOrdernessMs: number;
+  /** 0 = never idle. */
+  readonly idleTimeoutMs: number;
+}
+
+export interface SinkDefinition {
+  readonly id: string;
+  readonly connector: 'file' | 'stdout';
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A raw record as a source read it: a parsed JSON value (json lines, generator) or a CSV row keyed by header. */
+export type RawRecord = Readonly<Record<string, unknown>>;
+
+/**
+ * Field readers for generated decoders. Each reads one field and converts it to the spec type; on the first
+ * mismatch it records the reason in `error` and returns a placeholder, so a decoder reads every field straight
+ * through and checks `error` once at the end.
+ */
+export interface Decoder {
+  error: string | undefined;
+  /** CSV cells arrive as strings; a lenient decoder parses them into the field's type. */
+  readonly lenient: boolean;
+}
+
+/** Where each source chain starts, per source id. */
+export type JobEntries = Readonly<Record<string, SourceEntry>>;
+
+export interface SourceEntry {
+  /** Called once per decoded record, in source order, with its event time (or processing time). */
+  readonly record: (record: any, time: number) => void;
+  /** Called for a record that does not decode; absent when the source names no `dead_letter` output (then it is counted and logged). */
+  readonly deadLetter?: (record: DeadLetterRecord, time: number) => void;
+}
+
+/** A record that did not match its type, with where it came from. */
+export interface DeadLetterRecord {
+  readonly source: string;
+  /** `pipelines/data/orders.jsonl:1234`, or `generator orders shard 0 #17`. */
+  readonly position: string;
+  readonly error: string;
+  /** The raw text (or JSON of the raw value). */
+  readonly raw: string;
+}
+
+/** One task of a job: builds operators and sinks, and drives watermarks through them. */
+export interface Task {
+  readonly index: number;
+  readonly parallelism: number;
+  /** The sink writer for a sink id of the job. */
+  sink<T>(id: string): SinkWriter<T>;
+  /** Registers an operator so the task delivers watermarks, end of input and checkpoints to it, in registration (topological) order. */
+  register<T extends Operator>(operator: T): T;
+  /** The exchange `id`: records sent to it reach `receiver` of the task that owns the key's key group. */
+  exchange<K extends Key, T>(id: string, receiver: (key: K, record: T, time: number) => void): ExchangeSender<K, T>;
+  readonly metrics: TaskMetrics;
+}
+
+/** A key value: one key field's value, or a composite key's string. */
+export type Key = string | number | boolean;
+
+export interface ExchangeSender<K extends Key, T> {
+  send(key: K, record: T, time: number): void;
+}
+
+export interface SinkWriter<T> {
+  write(record: T): void;
+}
+
+/** Lifecycle of a stateful operator, in the spirit of Flink's StreamOperator. */
+export interface Operator {
+  readonly id: string;
+  /** The watermark of the operator's input advanced to `watermark`; fire what is due, in event-time order. */
+  onWatermark(watermark: number): void;
+  /** Processing time advanced (for processing-time windows and triggers). */
+  onProcessingTime?(now: number): void;
+}
+
+export interface TaskMetrics {
+  /** A record arrived after its window's allowed lateness and had no late output. */
+  dropped(stepId: string, count?: number): void;
+  /** A record went to a late output. */
+  late(stepId: string, count?: number): void;
+}
+
+/** Reads one source for one task: the splits (file chunks, generator shards, partitions) assigned to that task. */
+export interface SourceReader {
+  /** The splits this reader reads; watermarks are tracked per split. */
+  readonly splits: readonly number[];
+  open(): Promise<void>;
+  /**
+   * The next batch of at most `maxRecords` values, or null when every split has ended (bounded input).
+   * An unbounded source with nothing to read resolves an empty batch within about 100 ms, so the task can
+   * advance processing time and idle splits.
+   */
+  poll(maxRecords: number): Promise<SourceBatch | null>;
+  /** Human-readable position for logs and dead letters: `pipelines/data/orders.jsonl:1234`. */
+  describePosition(split: number, position: number): string;
+  close(): Promise<void>;
+}
+
+export interface SourceBatch {
+  readonly split: number;
+  /** `json-text`: each value is one line of JSON text to parse. `values`: each value is already a RawRecord. */
+  readonly encoding: 'json-text' | 'values';
+  readonly values: readonly unknown[];
+  /** Per value, its position in the split: line number for files, sequence number for generators. */
+  readonly positions: readonly number[];
+  /** True for CSV: field values are strings that the decoder converts. */
+  readonly lenient: boolean;
+}
+
+export interface SourceContext {
+  readonly taskIndex: number;
+  readonly parallelism: number;
+  /** Directory that relative paths resolve against. */
+  readonly cwd: string;
+}
+
+/** The writing end of a sink: buffered writes on the hot path, one awaited flush per batch. */
+export interface SinkConnector<T = unknown> extends SinkWriter<T> {
+  open(): Promise<void>;
+  /** Writes out what was buffered. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Records written so far. */
+  readonly written: number;
+}
+
+export interface SinkContext {
+  readonly taskIndex: number;
+  readonly parallelism: number;
+  /** Directory that relative sink paths resolve against. */
+  readonly outputPath: string;
+}

@@ -1,0 +1,223 @@
+// The `file` source connector: JSON lines or CSV from a local file, read in large chunks.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { SourceBatch, SourceContext, SourceReader } from '../../api.ts';
+import { CsvRecordParser } from './csv.ts';
+
+export type FileFormat = 'json' | 'csv';
+
+export interface FileSourceOptions {
+  /** As written in the spec; resolved against the context's cwd. */
+  readonly path: string;
+  readonly format: FileFormat;
+  readonly csv: CsvOptions;
+}
+
+export interface CsvOptions {
+  readonly delimiter: string;
+  /** Whether the first row names the fields. */
+  readonly header: boolean;
+  /** Field names for a file without a header row, in column order. */
+  readonly columns: readonly string[] | undefined;
+}
+
+/** Not part of the spec: lets tests put chunk boundaries everywhere. */
+export interface FileReadTuning {
+  readonly chunkBytes?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 1 << 20;
+const BYTE_ORDER_MARK = '\uFEFF';
+
+export function parseFileSourceOptions(options: Readonly<Record<string, unknown>>): FileSourceOptions {
+  const { path, format = 'json', csv = {} } = options;
+  if (typeof path !== 'string' || path === '') throw new Error(`file source: option 'path' must be a file path, got ${JSON.stringify(path)}`);
+  if (format !== 'json' && format !== 'csv') throw new Error(`file source '${path}': option 'format' must be json or csv, got ${JSON.stringify(format)}`);
+  if (typeof csv !== 'object' || csv === null) throw new Error(`file source '${path}': option 'csv' must be an object`);
+  const { delimiter = ',', header = true, columns } = csv as Record<string, unknown>;
+  if (typeof delimiter !== 'string') throw new Error(`file source '${path}': option 'csv.delimiter' must be a string`);
+  if (typeof header !== 'boolean') throw new Error(`file source '${path}': option 'csv.header' must be true or false`);
+  if (columns !== undefined && !(Array.isArray(columns) && columns.every((column) => typeof column === 'string'))) {
+    throw new Error(`file source '${path}': option 'csv.columns' must be a list of field names`);
+  }
+  if (format === 'csv' && !header && columns === undefined) {
+    throw new Error(`file source '${path}': a csv file without a header row needs 'csv.columns' to name its fields`);
+  }
+  return { path, format, csv: { delimiter, header, columns: columns as string[] | undefined } };
+}
+
+/**
+ * One split (0) per file, read by task 0; other tasks read nothing. JSON lines come out as `json-text` batches of
+ * line strings, CSV rows as `values` batches of string records (lenient); positions are 1-based line numbers, for
+ * a CSV row the line it starts on. Blank lines are skipped but counted.
+ */
+export function createFileReader(options: Readonly<Record<string, unknown>>, context: SourceContext, tuning: FileReadTuning = {}): SourceReader {
+  const parsed = parseFileSourceOptions(options);
+  return new FileReader(parsed, context, tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+}
+
+class FileReader implements SourceReader {
+  readonly splits: readonly number[];
+  private readonly options: FileSourceOptions;
+  private readonly resolvedPath: string;
+  private readonly buffer: Buffer;
+  private readonly decoder = new StringDecoder('utf8');
+  private handle: FileHandle | undefined;
+  /** Decoded text not yet consumed, from `cursor` on. */
+  private text = '';
+  private cursor = 0;
+  /** Line number of the line that starts at `cursor`. */
+  private line = 1;
+  /** The whole file has been read into `text`. */
+  private endOfFile = false;
+  private finished = false;
+  /** Nothing has been decoded yet: a byte order mark here is dropped. */
+  private atStart = true;
+  private readonly csvParser: CsvRecordParser | undefined;
+  /** CSV field names, from the header row or `csv.columns`. */
+  private fieldNames: readonly string[] | undefined;
+
+  constructor(options: FileSourceOptions, context: SourceContext, chunkBytes: number) {
+    this.options = options;
+    this.resolvedPath = resolve(context.cwd, options.path);
+    this.splits = context.taskIndex === 0 ? [0] : [];
+    this.finished = context.taskIndex !== 0;
+    this.buffer = Buffer.allocUnsafe(this.finished ? 0 : chunkBytes);
+    this.csvParser = options.format === 'csv' ? new CsvRecordParser(options.csv.delimiter) : undefined;
+    this.fieldNames = options.csv.header ? undefined : options.csv.columns;
+  }
+
+  async open(): Promise<void> {
+    if (this.finished) return;
+    try {
+      this.handle = await open(this.resolvedPath, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+      throw new Error(`file source: cannot open '${this.options.path}' (${this.resolvedPath}): ${reason}`);
+    }
+  }
+
+  async poll(maxRecords: number): Promise<SourceBatch | null> {
+    if (this.finished) return null;
+    const batch = this.csvParser === undefined ? await this.pollLines(maxRecords) : await this.pollCsv(this.csvParser, maxRecords);
+    if (batch.values.length === 0 && this.finished) return null;
+    return batch;
+  }
+
+  describePosition(_split: number, position: number): string {
+    return `${this.options.path}:${position}`;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    this.finished = true;
+    await handle?.close();
+  }
+
+  private async pollLines(maxRecords: number): Promise<SourceBatch> {
+    const values: string[] = [];
+    const positions: number[] = [];
+    while (values.length < maxRecords) {
+      const text = this.text;
+      const start = this.cursor;
+      const lineFeed = text.indexOf('\n', start);
+      if (lineFeed < 0) {
+        if (!this.endOfFile) {
+          await this.readChunk();
+          continue;
+        }
+        // The last line has no line break.
+        if (start < text.length && !isBlank(text, start, text.length)) {
+          values.push(text.slice(start));
+          positions.push(this.line);
+        }
+        this.text = '';
+        this.cursor = 0;
+        this.finished = true;
+        break;
+      }
+      const end = lineFeed > start && text.charCodeAt(lineFeed - 1) === 13 ? lineFeed - 1 : lineFeed;
+      if (!isBlank(text, start, end)) {
+        values.push(text.slice(start, end));
+        positions.push(this.line);
+      }
+      this.line++;
+      this.cursor = lineFeed + 1;
+    }
+    return { split: 0, encoding: 'json-text', values, positions, lenient: false };
+  }
+
+  private async pollCsv(parser: CsvRecordParser, maxRecords: number): Promise<SourceBatch> {
+    const values: Record<string, string>[] = [];
+    const positions: number[] = [];
+    while (values.length < maxRecords) {
+      if (this.cursor >= this.text.length) {
+        if (this.endOfFile) {
+          this.finished = true;
+          break;
+        }
+        await this.readChunk();
+        continue;
+      }
+      if (!parser.parse(this.text, this.cursor, this.endOfFile)) {
+        // The record runs past the text read so far: read on, then parse it again from its start.
+        await this.readChunk();
+        continue;
+      }
+      const line = this.line;
+      this.cursor = parser.end;
+      this.line += parser.lineBreaks;
+      const cells = parser.cells;
+      if (!parser.quoted && cells.length === 1 && isBlank(cells[0], 0, cells[0].length)) continue;
+      const names = this.fieldNames;
+      if (names === undefined) {
+        this.fieldNames = cells.slice();
+        continue;
+      }
+      const row: Record<string, string> = {};
+      // Missing cells stay missing, so the decoder reports the field; extra cells have no name and are dropped.
+      const width = Math.min(names.length, cells.length);
+      for (let index = 0; index < width; index++) row[names[index]] = cells[index];
+      values.push(row);
+      positions.push(line);
+    }
+    return { split: 0, encoding: 'values', values, positions, lenient: true };
+  }
+
+  /** Appends the next chunk of the file to the unconsumed text, decoding UTF-8 across chunk boundaries. */
+  private async readChunk(): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined) throw new Error(`file source '${this.options.path}': poll() before open()`);
+    const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, null);
+    let decoded: string;
+    if (bytesRead === 0) {
+      this.endOfFile = true;
+      decoded = this.decoder.end();
+      // Release the file as soon as it is read, not only when the job closes its sources.
+      this.handle = undefined;
+      await handle.close();
+    } else {
+      decoded = this.decoder.write(this.buffer.subarray(0, bytesRead));
+    }
+    if (this.atStart && decoded !== '') {
+      this.atStart = false;
+      if (decoded.startsWith(BYTE_ORDER_MARK)) decoded = decoded.slice(1);
+    }
+    const rest = this.text.length === this.cursor ? '' : this.text.slice(this.cursor);
+    this.text = rest + decoded;
+    this.cursor = 0;
+  }
+}
+
+/** Whether text[start, end) is only spaces, tabs and carriage returns. */
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    const code = text.charCodeAt(index);
+    if (code !== 32 && code !== 9 && code !== 13) return false;
+  }
+  return true;
+}

@@ -1,0 +1,264 @@
+// Tests of the file source: JSON lines and CSV read in chunks, with blank lines, CRLF, quoting and line numbers.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SourceReader } from '../../../runtime/api.ts';
+import { createFileReader } from '../../../runtime/connectors/file/source.ts';
+
+let directory: string;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'pipec-file-source-'));
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+let fileNumber = 0;
+
+/** Writes `content` to a new file in the temp directory and returns its name (relative to the directory). */
+async function file(content: string | Buffer, extension = 'jsonl'): Promise<string> {
+  const name = `input-${fileNumber++}.${extension}`;
+  await writeFile(join(directory, name), content);
+  return name;
+}
+
+function reader(options: Record<string, unknown>, chunkBytes?: number, taskIndex = 0): SourceReader {
+  return createFileReader(options, { taskIndex, parallelism: 2, cwd: directory }, chunkBytes === undefined ? {} : { chunkBytes });
+}
+
+interface Read {
+  readonly values: unknown[];
+  readonly positions: number[];
+}
+
+async function readAll(source: SourceReader, maxRecords = 1000): Promise<Read> {
+  await source.open();
+  const read: Read = { values: [], positions: [] };
+  for (let batch = await source.poll(maxRecords); batch !== null; batch = await source.poll(maxRecords)) {
+    expect(batch.split).toBe(0);
+    expect(batch.values.length).toBeLessThanOrEqual(maxRecords);
+    expect(batch.positions.length).toBe(batch.values.length);
+    read.values.push(...batch.values);
+    read.positions.push(...batch.positions);
+  }
+  await source.close();
+  return read;
+}
+
+describe('file source: JSON lines', () => {
+  it('returns the lines as json-text with 1-based line numbers, skipping blank lines', async () => {
+    const path = await file('{"a":1}\n\n{"a":2}\n   \n\t\n{"a":3}\n');
+    const source = reader({ path, format: 'json' });
+    await source.open();
+    const batch = await source.poll(100);
+    expect(batch).toEqual({ split: 0, encoding: 'json-text', values: ['{"a":1}', '{"a":2}', '{"a":3}'], positions: [1, 3, 6], lenient: false });
+    expect(await source.poll(100)).toBeNull();
+    await source.close();
+  });
+
+  it('reads a last line without a line break', async () => {
+    const { values, positions } = await readAll(reader({ path: await file('{"a":1}\n{"a":2}') }));
+    expect(values).toEqual(['{"a":1}', '{"a":2}']);
+    expect(positions).toEqual([1, 2]);
+  });
+
+  it('strips CRLF line endings', async () => {
+    const { values, positions } = await readAll(reader({ path: await file('{"a":1}\r\n\r\n{"a":"x\\r"}\r\n{"a":3}') }));
+    expect(values).toEqual(['{"a":1}', '{"a":"x\\r"}', '{"a":3}']);
+    expect(positions).toEqual([1, 3, 4]);
+  });
+
+  it('an empty file has no records', async () => {
+    expect(await readAll(reader({ path: await file('') }))).toEqual({ values: [], positions: [] });
+    expect(await readAll(reader({ path: await file('\n\n  \n') }))).toEqual({ values: [], positions: [] });
+  });
+
+  it('drops a byte order mark', async () => {
+    const { values } = await readAll(reader({ path: await file('\uFEFF{"a":1}\n') }));
+    expect(values).toEqual(['{"a":1}']);
+  });
+
+  it('reads a file larger than a chunk, with lines and multi-byte characters across chunk boundaries', async () => {
+    const lines: string[] = [];
+    let content = '';
+    for (let index = 0; index < 40_000; index++) {
+      const line = JSON.stringify({ index, text: 'crème brûlée 😀 '.repeat(1 + (index % 3)) });
+      // A blank line now and then, which keeps its line number.
+      if (index % 1000 === 999) content += '\n';
+      content += line + (index % 2 === 0 ? '\n' : '\r\n');
+      lines.push(line);
+    }
+    const expectedPositions: number[] = [];
+    let line = 1;
+    for (let index = 0; index < 40_000; index++) {
+      if (index % 1000 === 999) line++;
+      expectedPositions.push(line++);
+    }
+    expect(Buffer.byteLength(content)).toBeGreaterThan(2 * (1 << 20));
+    const { values, positions } = await readAll(reader({ path: await file(content) }), 4096);
+    expect(values).toEqual(lines);
+    expect(positions).toEqual(expectedPositions);
+  });
+
+  it('gives the same lines whatever the chunk size', async () => {
+    const content = '{"a":"é"}\r\n\n{"b":"😀😀"}\n  \n{"c":"ü"}';
+    const path = await file(content);
+    const expected = { values: ['{"a":"é"}', '{"b":"😀😀"}', '{"c":"ü"}'], positions: [1, 3, 5] };
+    for (let chunkBytes = 1; chunkBytes <= Buffer.byteLength(content) + 1; chunkBytes++) {
+      expect(await readAll(reader({ path }, chunkBytes), 2)).toEqual(expected);
+    }
+  });
+
+  it('resolves relative paths against the cwd and describes positions by the path as given', async () => {
+    const path = await file('{}\n');
+    const source = reader({ path });
+    expect(source.describePosition(0, 1234)).toBe(`${path}:1234`);
+    expect((await readAll(source)).values).toEqual(['{}']);
+    expect((await readAll(reader({ path: join(directory, path) }))).values).toEqual(['{}']);
+  });
+
+  it('has one split, read by task 0 only', async () => {
+    const path = await file('{}\n');
+    expect(reader({ path }).splits).toEqual([0]);
+    const other = reader({ path: 'does-not-exist.jsonl' }, undefined, 1);
+    expect(other.splits).toEqual([]);
+    await other.open();
+    expect(await other.poll(10)).toBeNull();
+  });
+
+  it('fails to open a missing file with a message naming it', async () => {
+    const source = reader({ path: 'no/such/orders.jsonl' });
+    await expect(source.open()).rejects.toThrow(/cannot open 'no\/such\/orders\.jsonl' .*: no such file/);
+  });
+
+  it('rejects bad options', () => {
+    expect(() => reader({})).toThrow(/option 'path'/);
+    expect(() => reader({ path: 'x', format: 'xml' })).toThrow(/'format' must be json or csv/);
+    expect(() => reader({ path: 'x', format: 'csv', csv: { header: false } })).toThrow(/csv.columns/);
+    expect(() => reader({ path: 'x', format: 'csv', csv: { delimiter: '"' } })).toThrow(/delimiter/);
+  });
+});
+
+async function readCsv(content: string, csv: Record<string, unknown> = {}, chunkBytes?: number): Promise<Read> {
+  const path = await file(content, 'csv');
+  const source = reader({ path, format: 'csv', csv }, chunkBytes);
+  await source.open();
+  const read: Read = { values: [], positions: [] };
+  for (let batch = await source.poll(3); batch !== null; batch = await source.poll(3)) {
+    expect(batch.encoding).toBe('values');
+    expect(batch.lenient).toBe(true);
+    read.values.push(...batch.values);
+    read.positions.push(...batch.positions);
+  }
+  await source.close();
+  return read;
+}
+
+describe('file source: CSV', () => {
+  it('names fields by the header row; values are strings', async () => {
+    const read = await readCsv('id,name,price\n1,apple,0.5\n2,pear,1.25\n');
+    expect(read.values).toEqual([
+      { id: '1', name: 'apple', price: '0.5' },
+      { id: '2', name: 'pear', price: '1.25' },
+    ]);
+    expect(read.positions).toEqual([2, 3]);
+  });
+
+  it('handles RFC 4180 quoting: delimiters, doubled quotes and line breaks inside quotes', async () => {
+    const content = [
+      'id,text,note',
+      '1,"a, b","say ""hi"""',
+      '2,"two',
+      'lines",x',
+      '3,"",""""',
+      '4,"multi',
+      '',
+      'line, with blank",end',
+      '5,plain,last',
+    ].join('\n');
+    const read = await readCsv(content);
+    expect(read.values).toEqual([
+      { id: '1', text: 'a, b', note: 'say "hi"' },
+      { id: '2', text: 'two\nlines', note: 'x' },
+      { id: '3', text: '', note: '"' },
+      { id: '4', text: 'multi\n\nline, with blank', note: 'end' },
+      { id: '5', text: 'plain', note: 'last' },
+    ]);
+    // The line each record starts on.
+    expect(read.positions).toEqual([2, 3, 5, 6, 9]);
+  });
+
+  it('handles CRLF line endings, also inside quotes', async () => {
+    const read = await readCsv('a,b\r\n1,"x\r\ny"\r\n\r\n2,z\r\n');
+    expect(read.values).toEqual([{ a: '1', b: 'x\r\ny' }, { a: '2', b: 'z' }]);
+    expect(read.positions).toEqual([2, 5]);
+  });
+
+  it('skips blank lines but keeps a row of empty quoted cells; empty cells are empty strings', async () => {
+    const read = await readCsv('\na,b\n\n  \n1,\n,2\n""\n');
+    expect(read.values).toEqual([{ a: '1', b: '' }, { a: '', b: '2' }, { a: '' }]);
+    expect(read.positions).toEqual([5, 6, 7]);
+  });
+
+  it('leaves missing cells missing and drops extra cells', async () => {
+    const read = await readCsv('a,b,c\n1,2\n1,2,3,4\n');
+    expect(read.values).toEqual([{ a: '1', b: '2' }, { a: '1', b: '2', c: '3' }]);
+  });
+
+  it('reads a last row without a line break, and a quote that never closes to the end of the file', async () => {
+    expect((await readCsv('a,b\n1,2')).values).toEqual([{ a: '1', b: '2' }]);
+    expect((await readCsv('a,b\n1,"open\n2,3')).values).toEqual([{ a: '1', b: 'open\n2,3' }]);
+  });
+
+  it('keeps characters after a closing quote in the cell', async () => {
+    expect((await readCsv('a,b\n"x"y,2\n')).values).toEqual([{ a: 'xy', b: '2' }]);
+  });
+
+  it('uses another delimiter', async () => {
+    expect((await readCsv('a;b\n"1;2";3\n', { delimiter: ';' })).values).toEqual([{ a: '1;2', b: '3' }]);
+    expect((await readCsv('a\tb\n1,2\t3\n', { delimiter: '\t' })).values).toEqual([{ a: '1,2', b: '3' }]);
+  });
+
+  it('names the columns of a file without a header row', async () => {
+    const read = await readCsv('1,apple\n2,pear\n', { header: false, columns: ['id', 'name'] });
+    expect(read.values).toEqual([{ id: '1', name: 'apple' }, { id: '2', name: 'pear' }]);
+    expect(read.positions).toEqual([1, 2]);
+  });
+
+  it('gives the same rows whatever the chunk size', async () => {
+    const content = '\uFEFFid,text\r\n1,"a ""b"" ü"\r\n2,"😀\r\nc"\r\n\r\n3,d';
+    const expected = {
+      values: [{ id: '1', text: 'a "b" ü' }, { id: '2', text: '😀\r\nc' }, { id: '3', text: 'd' }],
+      positions: [2, 3, 6],
+    };
+    for (let chunkBytes = 1; chunkBytes <= Buffer.byteLength(content) + 1; chunkBytes++) {
+      expect(await readCsv(content, {}, chunkBytes)).toEqual(expected);
+    }
+  });
+
+  it('reads a CSV file larger than a chunk', async () => {
+    let content = 'n,text\n';
+    const expected: Record<string, string>[] = [];
+    for (let index = 0; index < 30_000; index++) {
+      const text = index % 7 === 0 ? `line ${index}, "quoted"\nnext` : `plain ${index} ${'x'.repeat(40)}`;
+      content += `${index},${index % 7 === 0 ? `"${text.replaceAll('"', '""')}"` : text}\n`;
+      expected.push({ n: String(index), text });
+    }
+    expect(content.length).toBeGreaterThan(1 << 20);
+    const path = await file(content, 'csv');
+    const { values, positions } = await readAll(reader({ path, format: 'csv' }), 4096);
+    expect(values).toEqual(expected);
+    // Line numbers: the header is line 1, and every seventh record spans two lines.
+    let line = 2;
+    const expectedPositions = expected.map((_, index) => {
+      const start = line;
+      line += index % 7 === 0 ? 2 : 1;
+      return start;
+    });
+    expect(positions).toEqual(expectedPositions);
+  });
+});
