@@ -1,0 +1,16 @@
+// The incremental aggregation a window operator runs per key and window, written by the code generator per step.
+import type { Key } from '../api.ts';
+
+/**
+ * How one window step aggregates: `create` makes an empty accumulator for a key (it keeps the key when the output
+ * row has key fields; no record is in it yet), `add` folds one record in and is called for every record, the first
+ * of a key included; `merge` folds another accumulator of the same key in (panes of a sliding window, sessions that
+ * merge); `result` makes the output row of a window [windowStart, windowEnd). `result` must not hand out mutable
+ * parts of the accumulator: a window can fire again after late records.
+ */
+export interface WindowAggregation<K extends Key, In, Acc, Out> {
+  create(key: K): Acc;
+  add(acc: Acc, record: In, time: number): void;
+  merge(into: Acc, from: Acc): void;
+  result(acc: Acc, windowStart: number, windowEnd: number): Out;
+}

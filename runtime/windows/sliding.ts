@@ -1,0 +1,185 @@
+// Keyed sliding event-time windows computed from panes, with Flink's SlidingEventTimeWindows bounds and lateness.
+import type { Key, Operator } from '../api.ts';
+import { TimerService } from '../time/timers.ts';
+import { greatestCommonDivisor, requireDuration, requirePositiveDuration, windowStart } from './assigners.ts';
+import { rejectLateRecord, type WindowOperatorOptions } from './lateness.ts';
+
+export interface SlidingWindowOptions<K extends Key, In, Acc, Out> extends WindowOperatorOptions<K, In, Acc, Out> {
+  readonly sizeMs: number;
+  readonly slideMs: number;
+  /** Shifts window starts: windows start at offset + k·slide. */
+  readonly offsetMs: number;
+}
+
+/** A slice [start, start + pane size) of event time; every window is a whole number of panes. */
+interface Pane<K extends Key, Acc> {
+  readonly start: number;
+  /** Max timestamp of the first window to fire that contains this pane: once the watermark reaches it, a record of this pane updates windows that already fired. */
+  readonly earliestFiring: number;
+  /** Per key, the accumulator of its records in this pane. */
+  readonly accumulators: Map<K, Acc>;
+}
+
+/**
+ * Sliding windows [start, start + size) for every start = offset + k·slide, so a record belongs to size/slide
+ * windows (Flink's SlidingEventTimeWindows). A record is aggregated once, into its pane (a slice of gcd(size, slide)
+ * ms); when a window fires, each key's row is made by merging that key's panes in time order into an accumulator
+ * created for the key. Firing, lateness and freeing are the tumbling window's, per
+ * window: a window fires when the watermark reaches end - 1; a record is late when every window containing it is
+ * past end - 1 + allowed lateness; a record that updates windows that already fired (and are not past lateness)
+ * emits each of those windows' updated rows, oldest first. A pane is freed with the last window containing it.
+ * Windows due on the same watermark fire by end; within a window keys come in the order of their first pane.
+ * With slide > size the windows leave gaps, and a record in a gap belongs to no window (Flink drops it too).
+ */
+export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Operator {
+  readonly id: string;
+  private readonly sizeMs: number;
+  private readonly slideMs: number;
+  private readonly offsetMs: number;
+  private readonly paneMs: number;
+  private readonly allowedLatenessMs: number;
+  private readonly panes = new Map<number, Pane<K, Acc>>();
+  /** One timer per window start (key ''): at end - 1 to fire, then at end - 1 + allowed lateness to free its last panes. */
+  private readonly timers = new TimerService();
+  private recent: Pane<K, Acc> | undefined;
+  private watermark = -Infinity;
+
+  constructor(private readonly options: SlidingWindowOptions<K, In, Acc, Out>) {
+    requirePositiveDuration('sizeMs', options.sizeMs);
+    requirePositiveDuration('slideMs', options.slideMs);
+    requireDuration('allowedLatenessMs', options.allowedLatenessMs);
+    if (!Number.isSafeInteger(options.offsetMs)) throw new RangeError(`offsetMs must be a whole number of milliseconds, got ${options.offsetMs}`);
+    this.id = options.id;
+    this.sizeMs = options.sizeMs;
+    this.slideMs = options.slideMs;
+    this.offsetMs = options.offsetMs;
+    this.paneMs = greatestCommonDivisor(options.sizeMs, options.slideMs);
+    this.allowedLatenessMs = options.allowedLatenessMs;
+  }
+
+  /** Panes holding state (for tests and state-size metrics). */
+  get openPanes(): number {
+    return this.panes.size;
+  }
+
+  process(key: K, record: In, time: number): void {
+    const paneStart = windowStart(time, this.offsetMs, this.paneMs);
+    let pane = this.recent;
+    if (pane === undefined || pane.start !== paneStart) {
+      pane = this.panes.get(paneStart);
+      if (pane === undefined) {
+        const lastStart = this.lastWindowStart(paneStart);
+        // With slide > size, windows leave gaps; a record in a gap belongs to no window, as in Flink.
+        if (lastStart + this.sizeMs <= paneStart) return;
+        pane = this.openPane(paneStart, lastStart);
+        if (pane === undefined) {
+          rejectLateRecord(this.options, key, record, time);
+          return;
+        }
+      }
+      this.recent = pane;
+    }
+    const aggregation = this.options.aggregation;
+    let acc = pane.accumulators.get(key);
+    if (acc === undefined) {
+      acc = aggregation.create(key);
+      pane.accumulators.set(key, acc);
+    }
+    aggregation.add(acc, record, time);
+    if (pane.earliestFiring <= this.watermark) this.updateFiredWindows(key, pane.start);
+  }
+
+  onWatermark(watermark: number): void {
+    if (watermark <= this.watermark) return;
+    this.watermark = watermark;
+    for (let timer = this.timers.pollDue(watermark); timer !== undefined; timer = this.timers.pollDue(watermark)) {
+      const start = timer.window;
+      const maxTimestamp = start + this.sizeMs - 1;
+      if (timer.timestamp === maxTimestamp) this.fire(start);
+      const cleanupTime = maxTimestamp + this.allowedLatenessMs;
+      if (cleanupTime <= watermark) this.freeLastPanesOf(start);
+      else if (timer.timestamp !== cleanupTime) this.timers.register(cleanupTime, '', start);
+    }
+  }
+
+  /** The start of the last window containing a pane: no later window contains it. */
+  private lastWindowStart(paneStart: number): number {
+    return windowStart(paneStart, this.offsetMs, this.slideMs);
+  }
+
+  /**
+   * A new pane, or undefined when every window containing it is past its allowed lateness. Registers the timers of
+   * the windows it belongs to (deduplicated: neighbouring panes share windows); this is per pane, not per record.
+   */
+  private openPane(paneStart: number, lastStart: number): Pane<K, Acc> | undefined {
+    if (lastStart + this.sizeMs - 1 + this.allowedLatenessMs <= this.watermark) return undefined;
+    let earliestFiring = lastStart + this.sizeMs - 1;
+    for (let start = lastStart; start > paneStart - this.sizeMs; start -= this.slideMs) {
+      const maxTimestamp = start + this.sizeMs - 1;
+      earliestFiring = maxTimestamp;
+      if (maxTimestamp + this.allowedLatenessMs <= this.watermark) continue;
+      // A window the watermark already passed fires per record (in process); it only needs freeing.
+      if (maxTimestamp > this.watermark) this.timers.register(maxTimestamp, '', start);
+      else this.timers.register(maxTimestamp + this.allowedLatenessMs, '', start);
+    }
+    const pane: Pane<K, Acc> = { start: paneStart, earliestFiring, accumulators: new Map() };
+    this.panes.set(paneStart, pane);
+    return pane;
+  }
+
+  /** Emits every key's row of the window starting at `start`. */
+  private fire(start: number): void {
+    const { aggregation, emit } = this.options;
+    const end = start + this.sizeMs;
+    const windowAccumulators = new Map<K, Acc>();
+    for (let paneStart = start; paneStart < end; paneStart += this.paneMs) {
+      const pane = this.panes.get(paneStart);
+      if (pane === undefined) continue;
+      for (const [key, paneAcc] of pane.accumulators) {
+        let acc = windowAccumulators.get(key);
+        if (acc === undefined) {
+          acc = aggregation.create(key);
+          windowAccumulators.set(key, acc);
+        }
+        aggregation.merge(acc, paneAcc);
+      }
+    }
+    for (const [key, acc] of windowAccumulators) emit(key, aggregation.result(acc, start, end), end - 1);
+  }
+
+  /** A record of `key` landed in a pane of windows the watermark already passed: emit each live one's updated row. */
+  private updateFiredWindows(key: K, paneStart: number): void {
+    const lastStart = this.lastWindowStart(paneStart);
+    let start = lastStart;
+    while (start - this.slideMs > paneStart - this.sizeMs) start -= this.slideMs;
+    for (; start <= lastStart; start += this.slideMs) {
+      const maxTimestamp = start + this.sizeMs - 1;
+      if (maxTimestamp > this.watermark) break;
+      if (maxTimestamp + this.allowedLatenessMs <= this.watermark) continue;
+      this.fireKey(key, start);
+    }
+  }
+
+  private fireKey(key: K, start: number): void {
+    const { aggregation, emit } = this.options;
+    const end = start + this.sizeMs;
+    let acc: Acc | undefined;
+    for (let paneStart = start; paneStart < end; paneStart += this.paneMs) {
+      const paneAcc = this.panes.get(paneStart)?.accumulators.get(key);
+      if (paneAcc === undefined) continue;
+      if (acc === undefined) acc = aggregation.create(key);
+      aggregation.merge(acc, paneAcc);
+    }
+    if (acc !== undefined) emit(key, aggregation.result(acc, start, end), end - 1);
+  }
+
+  /** The window starting at `start` is past its lateness: free the panes for which it was the last window. */
+  private freeLastPanesOf(start: number): void {
+    for (let paneStart = start; paneStart < start + this.slideMs; paneStart += this.paneMs) {
+      const pane = this.panes.get(paneStart);
+      if (pane === undefined) continue;
+      this.panes.delete(paneStart);
+      if (this.recent === pane) this.recent = undefined;
+    }
+  }
+}
