@@ -1,0 +1,38 @@
+// Phase 7, bundle: esbuild bundles a generated module with the runtime into one self-contained ESM file.
+
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+/** This installation's runtime: generated code's `pipec/runtime` always means this one, wherever the module is. */
+const RUNTIME = fileURLToPath(new URL('../../runtime/index.ts', import.meta.url));
+
+export interface BundleInput {
+  /** The generated module on disk (its source map beside it, if any, is chained into the bundle's). */
+  readonly modulePath: string;
+  readonly outFile: string;
+}
+
+/**
+ * The bundle exports the job as default and the runtime's `runJob`, so `pipec run` drives the job with the
+ * runtime it was built with.
+ */
+export async function bundle(input: BundleInput): Promise<void> {
+  await build({
+    stdin: {
+      contents: `export { default } from ${JSON.stringify(input.modulePath)};\nexport { runJob } from 'pipec/runtime';\n`,
+      resolveDir: process.cwd(),
+      loader: 'ts',
+      sourcefile: 'pipec-entry.ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: input.outFile,
+    sourcemap: 'linked',
+    logLevel: 'silent',
+    alias: { 'pipec/runtime': RUNTIME },
+    // Connectors' CommonJS dependencies call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as pipecCreateRequire } from 'node:module'; const require = pipecCreateRequire(import.meta.url);" },
+  });
+}

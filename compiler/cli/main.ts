@@ -1,0 +1,364 @@
+// The pipec command line (DESIGN §3): validate, build, run, graph.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compile, PIPEC_ROOT, PIPEC_VERSION, type CompileResult } from '../index.ts';
+import { bundle } from '../bundle/index.ts';
+import { loadSpec } from '../load/index.ts';
+import { formatDiagnostics, summarize } from '../diagnostics/format.ts';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { renderGraph, type GraphFormat } from './graph.ts';
+import type { JobDefinition } from '../../runtime/api.ts';
+import type { RunOptions, RunSummary } from '../../runtime/executor.ts';
+
+type OutputFormat = 'text' | 'json' | 'github';
+
+/** A bad command line: reported in one line, exit code 2. */
+class UsageError extends Error {}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('pipec')
+    .description('Compile and run streaming pipelines written as YAML.')
+    .version(PIPEC_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text), outputError: () => {} })
+    .showSuggestionAfterError(true);
+
+  const formatOption = () =>
+    new Option('--format <format>', 'diagnostics as text, json or github (Actions annotations)').choices(['text', 'json', 'github']).default('text');
+
+  program
+    .command('validate')
+    .description('check specs: schema, graph and types; exit 1 on any error')
+    .argument('<spec...>', 'pipeline specs (YAML)')
+    .addOption(formatOption())
+    .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
+    .action(async (specs: string[], options: { format: OutputFormat; param: Record<string, string> }) => {
+      const results = specs.map((spec) => compileFile(spec, { params: options.param, verify: true, moduleDir: resolve('generated') }));
+      exitCode = report(io, results.flatMap((result) => result.diagnostics), options.format);
+    });
+
+  program
+    .command('build')
+    .description('validate, write generated/<pipeline>.ts and bundle it into dist/<pipeline>.mjs')
+    .argument('<spec...>', 'pipeline specs (YAML)')
+    .option('--check', 'write nothing; exit 1 when generated/ differs from what build would write')
+    .option('--out-dir <dir>', 'directory of the generated modules', 'generated')
+    .option('--bundle-dir <dir>', 'directory of the bundles', 'dist')
+    .addOption(formatOption())
+    .action(async (specs: string[], options: { check?: boolean; outDir: string; bundleDir: string; format: OutputFormat }) => {
+      exitCode = await build(io, specs, options);
+    });
+
+  program
+    .command('run')
+    .description('run a pipeline from its spec (built as needed, cached by content) or from a bundle')
+    .argument('<spec-or-bundle>', 'a pipeline spec (YAML) or a bundle built by `pipec build` (.mjs)')
+    .option('--app-name <name>', 'name of the run in logs and metrics')
+    .option('--parallelism <n>', 'tasks, each owning a range of key groups', positiveInt('--parallelism'), 4)
+    .option('--max-parallelism <n>', 'key groups (the most tasks a checkpoint can be restored to)', positiveInt('--max-parallelism'), 128)
+    .option('--duration <seconds>', 'stop after this many seconds (0 = until the sources end or SIGINT/SIGTERM)', nonNegativeNumber('--duration'), 0)
+    .option('--records <n>', 'stop after this many source records', nonNegativeInt('--records'), 0)
+    .option('--kafka-servers <list>', 'Kafka bootstrap servers, comma-separated')
+    .option('--output-path <dir>', 'sets the `output` parameter when the spec declares one; relative file sink paths resolve against it')
+    .option('--checkpoint-dir <dir>', 'where checkpoints are written')
+    .option('--restore <latest|path>', 'restore from a checkpoint')
+    .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port', positiveInt('--metrics-port'))
+    .addOption(formatOption())
+    .action(async (target: string, options: RunCliOptions) => {
+      exitCode = await run(io, target, options);
+    });
+
+  program
+    .command('graph')
+    .description('print the pipeline graph')
+    .argument('<spec>', 'a pipeline spec (YAML)')
+    .addOption(new Option('--format <format>', 'text, mermaid or dot').choices(['text', 'mermaid', 'dot']).default('text'))
+    .action(async (spec: string, options: { format: GraphFormat }) => {
+      const result = compileFile(spec, { params: {}, verify: false, moduleDir: resolve('generated') });
+      if (result.typed === undefined) {
+        exitCode = report(io, result.diagnostics, 'text');
+        return;
+      }
+      io.out(renderGraph(result.typed, options.format));
+    });
+
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      io.err(`pipec: ${error.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      io.err(`pipec: ${error.message}\n`);
+      return 2;
+    }
+    io.err(`pipec: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  readonly isTerminal: boolean;
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  get isTerminal() {
+    return Boolean(process.stderr.isTTY);
+  },
+};
+
+// ---- arguments
+
+function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
+  const equals = value.indexOf('=');
+  if (equals <= 0) throw new InvalidArgumentError(`expected name=value, got "${value}"`);
+  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) };
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 1, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function nonNegativeInt(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 0, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function nonNegativeNumber(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${flag} takes a number of seconds ≥ 0, got "${value}"`);
+    return Number(value);
+  };
+}
+
+// ---- compiling files
+
+function readSpec(spec: string): string {
+  if (!existsSync(spec)) throw new UsageError(`no such spec file: ${spec}`);
+  return readFileSync(spec, 'utf8');
+}
+
+function compileFile(spec: string, options: { params: Record<string, string>; verify: boolean; moduleDir: string }): CompileResult {
+  return compile(readSpec(spec), { specPath: spec, ...options });
+}
+
+function report(io: CliIo, diagnostics: readonly Diagnostic[], format: OutputFormat): number {
+  if (diagnostics.length > 0) {
+    const text = formatDiagnostics(diagnostics, format);
+    if (format === 'json') io.out(text.endsWith('\n') ? text : `${text}\n`);
+    else io.err(text.endsWith('\n') ? text : `${text}\n`);
+    if (format === 'text') io.err(`${summarize(diagnostics)}\n`);
+  } else if (format === 'json') {
+    io.out('[]\n');
+  }
+  return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
+}
+
+async function build(io: CliIo, specs: readonly string[], options: { check?: boolean; outDir: string; bundleDir: string; format: OutputFormat }): Promise<number> {
+  const moduleDir = resolve(options.outDir);
+  let exitCode = 0;
+  const diagnostics: Diagnostic[] = [];
+  for (const spec of specs) {
+    const result = compileFile(spec, { params: {}, verify: true, moduleDir });
+    diagnostics.push(...result.diagnostics);
+    if (result.output === undefined || result.moduleFile === undefined) {
+      exitCode = 1;
+      continue;
+    }
+    const files: [string, string][] = [
+      [result.moduleFile, result.output.code],
+      [`${result.moduleFile}.map`, result.output.sourceMap],
+    ];
+    if (options.check) {
+      const stale = files.filter(([file, content]) => !existsSync(file) || readFileSync(file, 'utf8') !== content);
+      for (const [file] of stale) io.err(`${relativeToCwd(file)} is stale: run \`pipec build ${spec}\` and commit the result\n`);
+      if (stale.length > 0) exitCode = 1;
+      continue;
+    }
+    mkdirSync(moduleDir, { recursive: true });
+    for (const [file, content] of files) {
+      if (!existsSync(file) || readFileSync(file, 'utf8') !== content) writeFileSync(file, content);
+    }
+    const outFile = resolve(options.bundleDir, `${result.typed!.pipeline.name}.mjs`);
+    await bundle({ modulePath: result.moduleFile, outFile });
+    io.err(`built ${relativeToCwd(result.moduleFile)} and ${relativeToCwd(outFile)}\n`);
+  }
+  const reported = report(io, diagnostics, options.format);
+  return Math.max(exitCode, reported);
+}
+
+function relativeToCwd(file: string): string {
+  const cwd = process.cwd() + '/';
+  return file.startsWith(cwd) ? file.slice(cwd.length) : file;
+}
+
+// ---- running
+
+interface RunCliOptions {
+  appName?: string;
+  parallelism: number;
+  maxParallelism: number;
+  duration: number;
+  records: number;
+  kafkaServers?: string;
+  outputPath?: string;
+  checkpointDir?: string;
+  restore?: string;
+  param: Record<string, string>;
+  metricsPort?: number;
+  format: OutputFormat;
+}
+
+interface LoadedBundle {
+  readonly default: JobDefinition;
+  readonly runJob: (job: JobDefinition, options: RunOptions) => Promise<RunSummary>;
+}
+
+async function run(io: CliIo, target: string, options: RunCliOptions): Promise<number> {
+  if (options.maxParallelism < options.parallelism) {
+    throw new UsageError(`--max-parallelism (${options.maxParallelism}) must be at least --parallelism (${options.parallelism})`);
+  }
+  for (const [flag, value] of [['--checkpoint-dir', options.checkpointDir], ['--restore', options.restore], ['--metrics-port', options.metricsPort]] as const) {
+    if (value !== undefined) throw new UsageError(`${flag}: not supported by this version of pipec yet`);
+  }
+  let bundlePath: string;
+  let outputPath = process.cwd();
+  if (/\.(mjs|js)$/.test(target)) {
+    if (!existsSync(target)) throw new UsageError(`no such bundle: ${target}`);
+    if (Object.keys(options.param).length > 0) throw new UsageError('--param needs the spec: parameters are bound when a spec is built');
+    bundlePath = resolve(target);
+    if (options.outputPath !== undefined) outputPath = resolve(options.outputPath);
+  } else {
+    const params = { ...options.param };
+    const text = readSpec(target);
+    if (options.outputPath !== undefined) {
+      if ('output' in loadSpec(text, target).params) params.output ??= options.outputPath;
+      else outputPath = resolve(options.outputPath);
+    }
+    const built = await cachedBundle(io, target, text, params, options.format);
+    if (built === undefined) return 1;
+    bundlePath = built;
+  }
+  const loaded = (await import(pathToFileURL(bundlePath).href)) as LoadedBundle;
+  const job = loaded.default;
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    io.err(`\npipec: ${signal}: stopping cleanly (windows drained, sinks flushed); send it again to exit now\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const name = options.appName ?? job.name;
+  try {
+    const summary = await loaded.runJob(job, {
+      parallelism: options.parallelism,
+      maxParallelism: options.maxParallelism,
+      maxRecords: options.records,
+      durationMs: options.duration * 1000,
+      cwd: process.cwd(),
+      outputPath,
+      signal: controller.signal,
+      log: (line) => io.err(`${name}: ${line}\n`),
+      onProgress: io.isTerminal
+        ? (progress) => {
+            const seconds = progress.elapsedMs / 1000;
+            const lag = Number.isFinite(progress.watermark) ? `, watermark ${new Date(progress.watermark).toISOString()}` : '';
+            io.err(`\r${name}: ${progress.recordsIn} in (${Math.round(progress.recordsIn / seconds)}/s), ${progress.recordsOut} out${lag}   `);
+          }
+        : undefined,
+    });
+    io.err(formatSummary(name, summary));
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Builds a spec into `.pipec/cache/<hash>/`, keyed by the spec, its params and this pipec's sources; reuses a hit. */
+async function cachedBundle(io: CliIo, spec: string, text: string, params: Record<string, string>, format: OutputFormat): Promise<string | undefined> {
+  const hash = createHash('sha256')
+    .update(PIPEC_VERSION)
+    .update('\0')
+    .update(resolve(spec))
+    .update('\0')
+    .update(text)
+    .update('\0')
+    .update(JSON.stringify(Object.entries(params).sort()))
+    .update('\0')
+    .update(sourceFingerprint())
+    .digest('hex')
+    .slice(0, 16);
+  const cacheRoot = resolve('.pipec', 'cache');
+  const directory = join(cacheRoot, hash);
+  const name = basename(spec).replace(/\.ya?ml$/, '');
+  const marker = join(directory, 'bundle.json');
+  if (existsSync(marker)) return join(directory, (JSON.parse(readFileSync(marker, 'utf8')) as { bundle: string }).bundle);
+  const result = compile(text, { specPath: spec, params, verify: true, moduleDir: join(cacheRoot, 'pending') });
+  if (result.diagnostics.length > 0) report(io, result.diagnostics, format);
+  if (result.output === undefined || result.typed === undefined) return undefined;
+  mkdirSync(directory, { recursive: true });
+  const moduleFile = join(directory, `${result.typed.pipeline.name}.ts`);
+  writeFileSync(moduleFile, result.output.code);
+  writeFileSync(`${moduleFile}.map`, result.output.sourceMap);
+  const bundleName = `${result.typed.pipeline.name}.mjs`;
+  await bundle({ modulePath: moduleFile, outFile: join(directory, bundleName) });
+  writeFileSync(marker, JSON.stringify({ spec: name, bundle: bundleName }));
+  return join(directory, bundleName);
+}
+
+let fingerprint: string | undefined;
+
+/** Sizes and modification times of the compiler's and runtime's sources: a change to pipec invalidates cached bundles. */
+function sourceFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  const hash = createHash('sha256');
+  const walk = (directory: string) => {
+    for (const entry of readdirSync(directory, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) {
+        const stat = statSync(path);
+        hash.update(`${path}:${stat.size}:${stat.mtimeMs}\n`);
+      }
+    }
+  };
+  walk(join(PIPEC_ROOT, 'compiler'));
+  walk(join(PIPEC_ROOT, 'runtime'));
+  return (fingerprint = hash.digest('hex'));
+}
+
+function formatSummary(name: string, summary: RunSummary): string {
+  const seconds = summary.elapsedMs / 1000;
+  const lines = [`\n${name}: stopped by ${summary.stoppedBy} after ${seconds.toFixed(2)} s`];
+  for (const [source, count] of summary.recordsIn) {
+    const bad = summary.badRecords.get(source) ?? 0;
+    lines.push(`  source ${source}: ${count} records (${Math.round(count / Math.max(seconds, 0.001))}/s), ${bad} bad`);
+  }
+  for (const [sink, count] of summary.written) lines.push(`  sink ${sink}: ${count} records`);
+  for (const [step, count] of summary.lateRecords) lines.push(`  step ${step}: ${count} late records to its late output`);
+  for (const [step, count] of summary.droppedRecords) lines.push(`  step ${step}: ${count} records dropped as too late`);
+  return lines.join('\n') + '\n';
+}

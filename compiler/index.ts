@@ -1,0 +1,103 @@
+// The compiler: load → validate → resolve → check → emit → verify, each phase a function of the previous one's output.
+
+import { loadSpec } from './load/index.ts';
+import { validateSpec } from './validate/index.ts';
+import { resolve } from './resolve/index.ts';
+import { check } from './check/index.ts';
+import { emit, type EmitResult } from './emit/index.ts';
+import { verify } from './verify/index.ts';
+import type { Diagnostic } from './diagnostics/diagnostic.ts';
+import type { TypedPipeline } from './ir/pipeline.ts';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { basename, join, relative, resolve as resolvePath } from 'node:path';
+
+export const PIPEC_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const PIPEC_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface CompileOptions {
+  /** The spec's path as diagnostics and the generated header name it. */
+  readonly specPath: string;
+  /** --param overrides. */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Type-check the emitted module with TypeScript (phase 6): slower, and the last word on types. */
+  readonly verify: boolean;
+  /** The directory the module will be written to, as `<pipeline>.ts` (for the source map and TypeScript's module resolution). */
+  readonly moduleDir: string;
+}
+
+export interface CompileResult {
+  readonly diagnostics: readonly Diagnostic[];
+  /** `<pipeline>.ts` in the module directory. */
+  readonly moduleFile: string | undefined;
+  readonly typed: TypedPipeline | undefined;
+  /** The module, when every phase succeeded. */
+  readonly output: EmitResult | undefined;
+}
+
+/** Compiles one spec's text. Reports the diagnostics of every phase that could run; stops at the first phase with errors. */
+export function compile(text: string, options: CompileOptions): CompileResult {
+  const diagnostics: Diagnostic[] = [];
+  const failed = () => diagnostics.some((d) => d.severity === 'error');
+  const done = (typed?: TypedPipeline, output?: EmitResult): CompileResult => ({
+    diagnostics: sortDiagnostics(diagnostics),
+    moduleFile: typed && join(options.moduleDir, `${typed.pipeline.name}.ts`),
+    typed,
+    output,
+  });
+
+  const loaded = loadSpec(text, options.specPath, options.params ?? {});
+  diagnostics.push(...loaded.diagnostics);
+  if (loaded.value === undefined || failed()) return done();
+  diagnostics.push(...validateSpec(loaded));
+  const invalid = failed();
+  let typed: TypedPipeline | undefined;
+  try {
+    const resolved = resolve(loaded);
+    diagnostics.push(...resolved.diagnostics);
+    const checked = check(resolved.pipeline);
+    diagnostics.push(...checked.diagnostics);
+    typed = checked.typed;
+  } catch (error) {
+    // Past schema errors, resolve and check run on a best-effort basis to report more at once; a document too
+    // malformed for them is reported by its schema errors alone.
+    if (!invalid) throw error;
+  }
+  if (typed === undefined || failed()) return done();
+  const moduleFile = join(options.moduleDir, `${typed.pipeline.name}.ts`);
+  const output = emit(typed, {
+    specPath: options.specPath,
+    runtimeImport: 'pipec/runtime',
+    fileName: basename(moduleFile),
+    specFromModule: relative(options.moduleDir, resolvePath(options.specPath)),
+    pipecVersion: PIPEC_VERSION,
+  });
+  if (options.verify) {
+    diagnostics.push(
+      ...verify({
+        code: output.code,
+        fileName: moduleFile,
+        expressions: output.expressions,
+        spec: typed.pipeline.source,
+        tsconfig: `${PIPEC_ROOT}tsconfig.json`,
+        runtime: `${PIPEC_ROOT}runtime/index.ts`,
+      }),
+    );
+    if (failed()) return done(typed);
+  }
+  return done(typed, output);
+}
+
+/** In file order, without repeats (a malformed duration is reported by the schema and again when resolved). */
+function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const unique = diagnostics.filter((d) => {
+    const key = `${d.code}:${d.location?.line}:${d.location?.column}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort(
+    (a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0),
+  );
+}

@@ -1,0 +1,72 @@
+// One task of a job: the operators, exchanges and sink writers that the generated build() creates for it.
+
+import type { ExchangeSender, Key, Operator, SinkWriter, Task } from './api.ts';
+import { keyGroupOf, taskOfKeyGroup } from './keys.ts';
+import type { JobMetrics } from './metrics.ts';
+
+export type KeyedReceiver<K extends Key, T> = (key: K, record: T, time: number) => void;
+
+/**
+ * Routes keyed records to the task that owns their key group. Tasks of one process run on one thread, so a send
+ * is a direct call of the owning task's receiver; the same interface carries batches between worker threads.
+ */
+export class Exchange<K extends Key, T> implements ExchangeSender<K, T> {
+  /** The receiver of each task, by task index. */
+  readonly receivers: KeyedReceiver<K, T>[] = [];
+
+  constructor(
+    readonly id: string,
+    private readonly parallelism: number,
+    private readonly maxParallelism: number,
+  ) {}
+
+  send(key: K, record: T, time: number): void {
+    const receiver =
+      this.parallelism === 1
+        ? this.receivers[0]
+        : this.receivers[taskOfKeyGroup(keyGroupOf(key, this.maxParallelism), this.parallelism, this.maxParallelism)];
+    receiver(key, record, time);
+  }
+}
+
+export interface TaskEnvironment {
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly metrics: JobMetrics;
+  /** Sink writers, shared by the tasks of a process. */
+  sink(id: string): SinkWriter<unknown>;
+  /** The exchange with this id, shared by the tasks of a process. */
+  exchange(id: string): Exchange<Key, unknown>;
+}
+
+export class TaskRuntime implements Task {
+  readonly operators: Operator[] = [];
+
+  constructor(
+    readonly index: number,
+    private readonly environment: TaskEnvironment,
+  ) {}
+
+  get parallelism(): number {
+    return this.environment.parallelism;
+  }
+
+  get metrics(): JobMetrics {
+    return this.environment.metrics;
+  }
+
+  sink<T>(id: string): SinkWriter<T> {
+    return this.environment.sink(id) as SinkWriter<T>;
+  }
+
+  register<T extends Operator>(operator: T): T {
+    this.operators.push(operator);
+    return operator;
+  }
+
+  exchange<K extends Key, T>(id: string, receiver: KeyedReceiver<K, T>): Exchange<K, T> {
+    const exchange = this.environment.exchange(id) as unknown as Exchange<K, T>;
+    exchange.receivers[this.index] = receiver;
+    return exchange;
+  }
+}

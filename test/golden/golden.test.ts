@@ -1,0 +1,51 @@
+// Baselines: each spec under test/cases/generated/ compiles to the TypeScript beside it, and each spec under
+// test/cases/errors/ gets exactly the diagnostics beside it. `npm run accept` rewrites them; review the diff.
+
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.ts';
+import { formatDiagnostics } from '../../compiler/diagnostics/format.ts';
+import { REPO_ROOT } from '../support/cli.ts';
+
+const ACCEPT = process.env.PIPEC_ACCEPT === '1';
+const CASES = join(REPO_ROOT, 'test', 'cases');
+
+function specs(folder: string): string[] {
+  return readdirSync(join(CASES, folder)).filter((name) => name.endsWith('.yaml')).sort();
+}
+
+function compileCase(folder: string, name: string) {
+  const specPath = `test/cases/${folder}/${name}`;
+  return compile(readFileSync(join(REPO_ROOT, specPath), 'utf8'), {
+    specPath,
+    verify: true,
+    moduleDir: join(REPO_ROOT, 'test', 'cases', folder),
+  });
+}
+
+/** Compares `actual` with the baseline file, or writes the baseline under `npm run accept`. */
+function expectBaseline(file: string, actual: string): void {
+  if (ACCEPT) {
+    writeFileSync(file, actual);
+    return;
+  }
+  expect(existsSync(file), `${file} is missing: run \`npm run accept\` and review it`).toBe(true);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+describe('generated code', () => {
+  it.each(specs('generated'))('%s', (name) => {
+    const result = compileCase('generated', name);
+    expect(formatDiagnostics(result.diagnostics.filter((d) => d.severity === 'error'), 'text')).toBe('');
+    expectBaseline(join(CASES, 'generated', name.replace(/\.yaml$/, '.ts')), result.output!.code);
+  });
+});
+
+describe('diagnostics', () => {
+  it.each(specs('errors'))('%s', (name) => {
+    const result = compileCase('errors', name);
+    expect(result.diagnostics.length).toBeGreaterThan(0);
+    expectBaseline(join(CASES, 'errors', name.replace(/\.yaml$/, '.errors.txt')), `${formatDiagnostics(result.diagnostics, 'text')}\n`);
+  });
+});

@@ -1,0 +1,26 @@
+// Runs the compiler's first phases on a spec held in a string, for the phases' unit tests.
+
+import { loadSpec } from '../../compiler/load/index.ts';
+import { validateSpec } from '../../compiler/validate/index.ts';
+import { resolve } from '../../compiler/resolve/index.ts';
+import { check } from '../../compiler/check/index.ts';
+import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.ts';
+
+/** load → validate → resolve, failing the test on load or schema errors (the phase under test comes after). */
+export function resolved(text: string, params: Record<string, string> = {}) {
+  const loaded = loadSpec(text, 'spec.yaml', params);
+  const early = [...loaded.diagnostics, ...validateSpec(loaded)].filter((d) => d.severity === 'error');
+  if (early.length > 0) throw new Error(`spec does not validate:\n${render(early)}`);
+  return resolve(loaded);
+}
+
+export function checked(text: string) {
+  const { pipeline, diagnostics } = resolved(text);
+  if (diagnostics.some((d) => d.severity === 'error')) throw new Error(`spec does not resolve:\n${render(diagnostics)}`);
+  return check(pipeline);
+}
+
+/** `line:column code message`, one per diagnostic. */
+export function render(diagnostics: readonly Diagnostic[]): string {
+  return diagnostics.map((d) => `${d.location?.line}:${d.location?.column} ${d.code} ${d.message}`).join('\n');
+}
