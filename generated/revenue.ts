@@ -169,7 +169,7 @@ const popularityAggregation: rt.WindowAggregation<string, Order, PopularityAccum
 
 export default rt.defineJob({
   name: 'revenue',
-  spec: "pipelines/revenue.yaml",
+  spec: 'pipelines/revenue.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source orders (pipelines/revenue.yaml:30)

@@ -117,7 +117,7 @@ const sessionsAggregation: rt.WindowAggregation<string, ShopEvent, SessionsAccum
 
 export default rt.defineJob({
   name: 'sessions',
-  spec: "pipelines/sessions.yaml",
+  spec: 'pipelines/sessions.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source events (pipelines/sessions.yaml:26)

@@ -258,6 +258,8 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
     if (built === undefined) return 1;
     bundlePath = built;
   }
+  // The bundle's source map leads through the generated module to the spec: stack traces name YAML lines.
+  process.setSourceMapsEnabled(true);
   const loaded = (await import(pathToFileURL(bundlePath).href)) as LoadedBundle;
   const job = loaded.default;
   const controller = new AbortController();

@@ -5,7 +5,7 @@ import { assertNever, type SpecExpr } from '../ir/expr.ts';
 import { formatDuration } from '../ir/duration.ts';
 import type { Aggregate, KeySpec, SinkNode, SourceNode, StepNode, StreamInfo, TypedPipeline, WindowSpec } from '../ir/pipeline.ts';
 import type { RecordType, Type } from '../ir/types.ts';
-import { printExpression } from './expression.ts';
+import { printExpression, quote } from './expression.ts';
 import { CodeWriter } from './writer.ts';
 import { sourceMap } from './sourcemap.ts';
 
@@ -338,7 +338,7 @@ class Emitter {
     out.line();
     out.block('export default rt.defineJob({', () => {
       out.line(`name: '${pipeline.name}',`);
-      out.line(`spec: ${JSON.stringify(this.options.specPath)},`);
+      out.line(`spec: ${quote(this.options.specPath)},`);
       out.line(`pipecVersion: '${this.options.pipecVersion}',`);
       out.block('sources: [', () => {
         for (const source of pipeline.sources) this.sourceDefinition(source);
@@ -657,11 +657,12 @@ function oneLine(text: string): string {
 
 /** A deterministic TypeScript literal of connector options (keys in spec order). */
 function literal(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value).replace(/"/g, "'").replace(/\\'/g, '"');
+  if (typeof value === 'string') return quote(value);
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(literal).join(', ')}]`;
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return '{}';
-  return `{ ${entries.map(([key, v]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key)}: ${literal(v)}`).join(', ')} }`;
+  return `{ ${entries.map(([key, v]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quote(key)}: ${literal(v)}`).join(', ')} }`;
 }
 
 function windowClass(window: WindowSpec): string {

@@ -46,7 +46,7 @@ function decodeEvent(raw: rt.RawRecord, d: rt.Decoder): Event {
 
 export default rt.defineJob({
   name: 'dedupe_validate',
-  spec: "test/cases/generated/dedupe_validate.yaml",
+  spec: 'test/cases/generated/dedupe_validate.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source events (test/cases/generated/dedupe_validate.yaml:6)

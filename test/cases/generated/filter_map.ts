@@ -36,7 +36,7 @@ function decodeClick(raw: rt.RawRecord, d: rt.Decoder): Click {
 
 export default rt.defineJob({
   name: 'filter_map',
-  spec: "test/cases/generated/filter_map.yaml",
+  spec: 'test/cases/generated/filter_map.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source clicks (test/cases/generated/filter_map.yaml:6)

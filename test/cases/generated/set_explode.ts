@@ -43,7 +43,7 @@ function decodePost(raw: rt.RawRecord, d: rt.Decoder): Post {
 
 export default rt.defineJob({
   name: 'set_explode',
-  spec: "test/cases/generated/set_explode.yaml",
+  spec: 'test/cases/generated/set_explode.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source posts (test/cases/generated/set_explode.yaml:6)

@@ -25,7 +25,7 @@ function decodePayment(raw: rt.RawRecord, d: rt.Decoder): Payment {
 
 export default rt.defineJob({
   name: 'split_union',
-  spec: "test/cases/generated/split_union.yaml",
+  spec: 'test/cases/generated/split_union.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source payments (test/cases/generated/split_union.yaml:6)

@@ -329,7 +329,7 @@ const hourlyAggregation: rt.WindowAggregation<string, WholeStream, HourlyAccumul
 
 export default rt.defineJob({
   name: 'windows',
-  spec: "test/cases/generated/windows.yaml",
+  spec: 'test/cases/generated/windows.yaml',
   pipecVersion: '0.1.0',
   sources: [
     // source orders (test/cases/generated/windows.yaml:6)
