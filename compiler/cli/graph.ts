@@ -84,7 +84,8 @@ function describe(step: StepNode): string {
         : w.kind === 'sliding' ? `sliding ${formatDuration(w.sizeMs)}/${formatDuration(w.slideMs)}`
         : w.kind === 'session' ? `session gap ${formatDuration(w.gapMs)}`
         : 'global';
-      return `window ${kind}: ${step.aggregates.map((a) => a.name).join(', ')}`;
+      const keyed = step.keyBy ? `key_by ${step.keyBy.fields.map((f) => f.name).join(', ')}, ` : '';
+      return `${keyed}window ${kind}: ${step.aggregates.map((a) => a.name).join(', ')}`;
     }
   }
 }

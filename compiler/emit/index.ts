@@ -578,7 +578,9 @@ class Emitter {
         const variable = camelCase(step.id);
         const type = this.stream(step.id).type;
         out.line(`${head}: one record per element of ${step.field}`);
-        out.block(`for (const element of ${record}.${step.field})`, () => {
+        // A missing optional list explodes into no records.
+        const optional = scope.fields.find((field) => field.name === step.field)?.optional ?? false;
+        out.block(`for (const element of ${record}.${step.field}${optional ? ' ?? []' : ''})`, () => {
           out.block(`const ${variable}: ${type.name} =`, () => {
             for (const field of type.fields) out.line(field.name === step.field ? `${field.name}: element,` : `${field.name}: ${record}.${field.name},`);
           }, '};');

@@ -9,6 +9,7 @@ import * as rt from 'pipec/runtime';
 export interface Post {
   id: string;
   tags: string[];
+  mentions: string[] | null;
   likes: number;
   ts: number;
 }
@@ -17,6 +18,7 @@ export interface Post {
 export interface Scored {
   id: string;
   tags: string[];
+  mentions: string[] | null;
   likes: number;
   ts: number;
   popular: boolean;
@@ -26,9 +28,19 @@ export interface Scored {
 export interface Tagged {
   id: string;
   tags: string;
+  mentions: string[] | null;
   likes: number;
   ts: number;
   popular: boolean;
+}
+
+/** Records of `mentioned` (test/cases/generated/set_explode.yaml:16) */
+export interface Mentioned {
+  id: string;
+  tags: string[];
+  mentions: string;
+  likes: number;
+  ts: number;
 }
 
 /** Reads one raw Post; a mismatch is left in `d.error`. */
@@ -36,6 +48,7 @@ function decodePost(raw: rt.RawRecord, d: rt.Decoder): Post {
   return {
     id: rt.readString(raw, 'id', d),
     tags: rt.readList(raw, 'tags', d, rt.readStringElement),
+    mentions: rt.readOptionalList(raw, 'mentions', d, rt.readStringElement),
     likes: rt.readInt(raw, 'likes', d),
     ts: rt.readTimestamp(raw, 'ts', d),
   };
@@ -57,16 +70,19 @@ export default rt.defineJob({
   ],
   sinks: [
     { id: 'out', connector: 'stdout', options: {} },
+    { id: 'mentions_out', connector: 'stdout', options: {} },
   ],
   build(task: rt.Task): rt.JobEntries {
     const out = task.sink<Tagged>('out');
+    const mentionsOut = task.sink<Mentioned>('mentions_out');
 
-    // chain posts → scored → tagged → out (sink)
+    // chain posts → scored → tagged → out (sink) → mentioned → mentions_out (sink)
     function onPosts(posts: Post, time: number): void {
       // step scored (test/cases/generated/set_explode.yaml:8): set likes, popular
       const scored: Scored = {
         id: posts.id,
         tags: posts.tags,
+        mentions: posts.mentions,
         likes: posts.likes + 1,
         ts: posts.ts,
         popular: posts.likes > 100,
@@ -76,11 +92,23 @@ export default rt.defineJob({
         const tagged: Tagged = {
           id: scored.id,
           tags: element,
+          mentions: scored.mentions,
           likes: scored.likes,
           ts: scored.ts,
           popular: scored.popular,
         };
         out.write(tagged);
+      }
+      // step mentioned (test/cases/generated/set_explode.yaml:16): one record per element of mentions
+      for (const element of posts.mentions ?? []) {
+        const mentioned: Mentioned = {
+          id: posts.id,
+          tags: posts.tags,
+          mentions: element,
+          likes: posts.likes,
+          ts: posts.ts,
+        };
+        mentionsOut.write(mentioned);
       }
     }
 
