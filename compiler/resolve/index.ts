@@ -9,7 +9,7 @@ import type {
   Aggregate, KeySpec, NamedExpr, Pipeline, SinkNode, SourceNode, StepNode, StreamRef, WindowSpec,
 } from '../ir/pipeline.ts';
 import type { Field, RecordType, Type } from '../ir/types.ts';
-import { datasetTypes } from '../../runtime/connectors/generator/datasets.ts';
+import { datasetTypes } from '../../runtime/connectors/generator/schema.ts';
 import { parseAggregateCall, parseExpression, parseTypeString } from './expression.ts';
 import { OPERATOR_KEYS, type KeyBy, type Scalar, type SpecDocument, type SpecSource, type SpecStep, type SpecWindow } from './spec.ts';
 
