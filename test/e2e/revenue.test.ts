@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pipec, seededRandom } from '../support/cli.ts';
+import { pipec } from '../support/cli.ts';
+import { seededRandom } from '../support/random.ts';
 
 interface Order {
   order_id: string;

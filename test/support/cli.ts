@@ -21,15 +21,3 @@ export function pipec(args: readonly string[], options: { cwd?: string } = {}): 
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-
-/** mulberry32: the tests' own seeded random numbers, independent of pipec's generator. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

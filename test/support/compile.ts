@@ -1,4 +1,4 @@
-// Runs the compiler's first phases on a spec held in a string, for the phases' unit tests.
+// Runs the compiler's first phases on a spec held in a string, for the phases' unit tests, and renders their diagnostics.
 
 import { loadSpec } from '../../compiler/load/index.ts';
 import { validateSpec } from '../../compiler/validate/index.ts';
@@ -20,7 +20,18 @@ export function checked(text: string) {
   return check(pipeline);
 }
 
-/** `line:column code message`, one per diagnostic. */
+/** `line:column code message`; `code message` for a diagnostic without a place (one about the command line). */
+export function renderDiagnostic(diagnostic: Diagnostic): string {
+  const { location, code, message } = diagnostic;
+  return location ? `${location.line}:${location.column} ${code} ${message}` : `${code} ${message}`;
+}
+
+/** `line:column code message`, one line per diagnostic. */
 export function render(diagnostics: readonly Diagnostic[]): string {
-  return diagnostics.map((d) => `${d.location?.line}:${d.location?.column} ${d.code} ${d.message}`).join('\n');
+  return diagnostics.map(renderDiagnostic).join('\n');
+}
+
+/** The diagnostics of a loaded spec, rendered one per string. */
+export function messages(spec: { readonly diagnostics: readonly Diagnostic[] }): string[] {
+  return spec.diagnostics.map(renderDiagnostic);
 }

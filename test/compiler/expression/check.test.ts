@@ -4,47 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkExpression } from '../../../compiler/check/expression.ts';
 import { formatMessage } from '../../../compiler/diagnostics/diagnostic.ts';
 import { valueTypeToString } from '../../../compiler/ir/functions.ts';
-import type { Expr } from '../../../compiler/ir/expr.ts';
-import { parseExpression } from '../../../compiler/resolve/expression.ts';
-import type { RecordType, Type } from '../../../compiler/ir/types.ts';
-
-const primitive = (name: 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json'): Type => ({ kind: 'primitive', name });
-
-const User: RecordType = {
-  kind: 'record',
-  name: 'User',
-  fields: [
-    { name: 'country', type: primitive('string'), optional: false },
-    { name: 'age', type: primitive('int'), optional: true },
-  ],
-};
-
-const Order: RecordType = {
-  kind: 'record',
-  name: 'Order',
-  fields: [
-    { name: 'order_id', type: primitive('string'), optional: false },
-    { name: 'price', type: primitive('float'), optional: false },
-    { name: 'quantity', type: primitive('int'), optional: false },
-    { name: 'category', type: primitive('string'), optional: false },
-    { name: 'coupon', type: primitive('string'), optional: true },
-    { name: 'ts', type: primitive('timestamp'), optional: false },
-    { name: 'paid_at', type: primitive('timestamp'), optional: true },
-    { name: 'express', type: primitive('bool'), optional: false },
-    { name: 'gift', type: primitive('bool'), optional: true },
-    { name: 'tags', type: { kind: 'list', element: primitive('string') }, optional: false },
-    { name: 'attributes', type: { kind: 'map', value: primitive('string') }, optional: false },
-    { name: 'payload', type: primitive('json'), optional: false },
-    { name: 'user', type: User, optional: false },
-    { name: 'referrer', type: User, optional: true },
-  ],
-};
-
-function parse(text: string): Expr {
-  const parsed = parseExpression(text);
-  expect(parsed.errors).toEqual([]);
-  return parsed.expr!;
-}
+import { Order, parse } from './fixtures.ts';
 
 /** The type of a well-typed expression, as the spec writes it (`string?`). */
 function typeOf(text: string): string {

@@ -3,13 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpression } from '../../../compiler/resolve/expression.ts';
 import type { Expr } from '../../../compiler/ir/expr.ts';
-
-function parsed(text: string): Expr {
-  const result = parseExpression(text);
-  expect(result.errors).toEqual([]);
-  expect(result.expr).toBeDefined();
-  return result.expr!;
-}
+import { parse } from './fixtures.ts';
 
 /** The codes, offsets and arguments of the errors. */
 function errors(text: string): { code: string; at: number; args: Record<string, string | number> }[] {
@@ -23,7 +17,7 @@ const field = (name: string, at: number): Expr => ({ kind: 'field', name, at, en
 describe('parseExpression: allowed constructs', () => {
   it('reads bare names as fields, with arithmetic by precedence', () => {
     // a + b * c: 'a' 0–1, 'b' 4–5, 'c' 8–9.
-    expect(parsed('a + b * c')).toEqual({
+    expect(parse('a + b * c')).toEqual({
       kind: 'binary', operator: '+', at: 0, end: 9,
       left: field('a', 0),
       right: { kind: 'binary', operator: '*', at: 4, end: 9, left: field('b', 4), right: field('c', 8) },
@@ -32,7 +26,7 @@ describe('parseExpression: allowed constructs', () => {
 
   it('unwraps parentheses, keeping the inner offsets', () => {
     // (a + b) * c: the sum spans 1–6 (inside the parentheses), the product 0–11.
-    expect(parsed('(a + b) * c')).toEqual({
+    expect(parse('(a + b) * c')).toEqual({
       kind: 'binary', operator: '*', at: 0, end: 11,
       left: { kind: 'binary', operator: '+', at: 1, end: 6, left: field('a', 1), right: field('b', 5) },
       right: field('c', 10),
@@ -40,77 +34,77 @@ describe('parseExpression: allowed constructs', () => {
   });
 
   it('places offsets past leading white space and before a trailing comment', () => {
-    expect(parsed('  price')).toEqual(field('price', 2));
-    expect(parsed('price // the unit price')).toEqual(field('price', 0));
-    expect(parsed('price /* c */ * 2')).toMatchObject({ kind: 'binary', at: 0, end: 17, right: { at: 16, end: 17 } });
+    expect(parse('  price')).toEqual(field('price', 2));
+    expect(parse('price // the unit price')).toEqual(field('price', 0));
+    expect(parse('price /* c */ * 2')).toMatchObject({ kind: 'binary', at: 0, end: 17, right: { at: 16, end: 17 } });
   });
 
   it('reads number literals, marking those written without a point or exponent as integers', () => {
-    expect(parsed('42')).toEqual({ kind: 'literal', value: 42, integer: true, at: 0, end: 2 });
-    expect(parsed('4.0')).toEqual({ kind: 'literal', value: 4, integer: false, at: 0, end: 3 });
-    expect(parsed('1e3')).toEqual({ kind: 'literal', value: 1000, integer: false, at: 0, end: 3 });
-    expect(parsed('0x1F')).toEqual({ kind: 'literal', value: 31, integer: true, at: 0, end: 4 });
-    expect(parsed('1_000')).toEqual({ kind: 'literal', value: 1000, integer: true, at: 0, end: 5 });
+    expect(parse('42')).toEqual({ kind: 'literal', value: 42, integer: true, at: 0, end: 2 });
+    expect(parse('4.0')).toEqual({ kind: 'literal', value: 4, integer: false, at: 0, end: 3 });
+    expect(parse('1e3')).toEqual({ kind: 'literal', value: 1000, integer: false, at: 0, end: 3 });
+    expect(parse('0x1F')).toEqual({ kind: 'literal', value: 31, integer: true, at: 0, end: 4 });
+    expect(parse('1_000')).toEqual({ kind: 'literal', value: 1000, integer: true, at: 0, end: 5 });
   });
 
   it('reads string, boolean and null literals', () => {
-    expect(parsed("'it\\'s'")).toEqual({ kind: 'literal', value: "it's", integer: false, at: 0, end: 7 });
-    expect(parsed('"a\\tb"')).toEqual({ kind: 'literal', value: 'a\tb', integer: false, at: 0, end: 6 });
-    expect(parsed('true')).toEqual({ kind: 'literal', value: true, integer: false, at: 0, end: 4 });
-    expect(parsed('false')).toEqual({ kind: 'literal', value: false, integer: false, at: 0, end: 5 });
-    expect(parsed('null')).toEqual({ kind: 'literal', value: null, integer: false, at: 0, end: 4 });
+    expect(parse("'it\\'s'")).toEqual({ kind: 'literal', value: "it's", integer: false, at: 0, end: 7 });
+    expect(parse('"a\\tb"')).toEqual({ kind: 'literal', value: 'a\tb', integer: false, at: 0, end: 6 });
+    expect(parse('true')).toEqual({ kind: 'literal', value: true, integer: false, at: 0, end: 4 });
+    expect(parse('false')).toEqual({ kind: 'literal', value: false, integer: false, at: 0, end: 5 });
+    expect(parse('null')).toEqual({ kind: 'literal', value: null, integer: false, at: 0, end: 4 });
   });
 
   it('reads template strings with their cooked text', () => {
     // `${first_name} ${last_name}`: first_name 3–13, last_name 17–26, the whole 0–28.
-    expect(parsed('`${first_name} ${last_name}`')).toEqual({
+    expect(parse('`${first_name} ${last_name}`')).toEqual({
       kind: 'template', quasis: ['', ' ', ''], expressions: [field('first_name', 3), field('last_name', 17)], at: 0, end: 28,
     });
-    expect(parsed('`a\\nb`')).toEqual({ kind: 'template', quasis: ['a\nb'], expressions: [], at: 0, end: 6 });
+    expect(parse('`a\\nb`')).toEqual({ kind: 'template', quasis: ['a\nb'], expressions: [], at: 0, end: 6 });
   });
 
   it('reads member access, optional member access and index access', () => {
-    expect(parsed('user.country')).toEqual({ kind: 'member', object: field('user', 0), property: 'country', optional: false, at: 0, end: 12 });
-    expect(parsed('user?.country')).toEqual({ kind: 'member', object: field('user', 0), property: 'country', optional: true, at: 0, end: 13 });
-    expect(parsed('tags[0]')).toEqual({
+    expect(parse('user.country')).toEqual({ kind: 'member', object: field('user', 0), property: 'country', optional: false, at: 0, end: 12 });
+    expect(parse('user?.country')).toEqual({ kind: 'member', object: field('user', 0), property: 'country', optional: true, at: 0, end: 13 });
+    expect(parse('tags[0]')).toEqual({
       kind: 'index', object: field('tags', 0), index: { kind: 'literal', value: 0, integer: true, at: 5, end: 6 }, at: 0, end: 7,
     });
-    expect(parsed("attributes['color']")).toMatchObject({ kind: 'index', index: { kind: 'literal', value: 'color', at: 11, end: 18 } });
+    expect(parse("attributes['color']")).toMatchObject({ kind: 'index', index: { kind: 'literal', value: 'color', at: 11, end: 18 } });
   });
 
   it('reads calls of functions by bare name, unknown names included (the checker judges them)', () => {
     // lower(trim(user.country)): trim(…) 6–24, user.country 11–23.
-    expect(parsed('lower(trim(user.country))')).toEqual({
+    expect(parse('lower(trim(user.country))')).toEqual({
       kind: 'call', callee: 'lower', at: 0, end: 25,
       args: [{
         kind: 'call', callee: 'trim', at: 6, end: 24,
         args: [{ kind: 'member', object: field('user', 11), property: 'country', optional: false, at: 11, end: 23 }],
       }],
     });
-    expect(parsed('count()')).toEqual({ kind: 'call', callee: 'count', args: [], at: 0, end: 7 });
+    expect(parse('count()')).toEqual({ kind: 'call', callee: 'count', args: [], at: 0, end: 7 });
   });
 
   it('reads unary operators', () => {
-    expect(parsed('!done')).toEqual({ kind: 'unary', operator: '!', operand: field('done', 1), at: 0, end: 5 });
-    expect(parsed('-x')).toEqual({ kind: 'unary', operator: '-', operand: field('x', 1), at: 0, end: 2 });
-    expect(parsed('+x')).toEqual({ kind: 'unary', operator: '+', operand: field('x', 1), at: 0, end: 2 });
+    expect(parse('!done')).toEqual({ kind: 'unary', operator: '!', operand: field('done', 1), at: 0, end: 5 });
+    expect(parse('-x')).toEqual({ kind: 'unary', operator: '-', operand: field('x', 1), at: 0, end: 2 });
+    expect(parse('+x')).toEqual({ kind: 'unary', operator: '+', operand: field('x', 1), at: 0, end: 2 });
   });
 
   it('reads comparisons, reading === and !== as == and !=', () => {
     for (const [text, operator] of [['a == b', '=='], ['a === b', '=='], ['a != b', '!='], ['a !== b', '!='], ['a < b', '<'], ['a <= b', '<='], ['a > b', '>'], ['a >= b', '>=']] as const) {
-      expect(parsed(text)).toMatchObject({ kind: 'binary', operator, at: 0, end: text.length });
+      expect(parse(text)).toMatchObject({ kind: 'binary', operator, at: 0, end: text.length });
     }
   });
 
   it('reads logical operators, ?? and ?:', () => {
-    expect(parsed("event_type == 'purchase' && quantity > 0")).toMatchObject({
+    expect(parse("event_type == 'purchase' && quantity > 0")).toMatchObject({
       kind: 'binary', operator: '&&', at: 0, end: 40,
       left: { kind: 'binary', operator: '==', at: 0, end: 24, right: { kind: 'literal', value: 'purchase', at: 14, end: 24 } },
       right: { kind: 'binary', operator: '>', at: 28, end: 40 },
     });
-    expect(parsed('a || b && c')).toMatchObject({ operator: '||', right: { operator: '&&' } });
-    expect(parsed("coupon ?? 'none'")).toMatchObject({ kind: 'binary', operator: '??', left: field('coupon', 0), right: { value: 'none', at: 10 } });
-    expect(parsed("amount > 1000 ? 'high' : 'low'")).toEqual({
+    expect(parse('a || b && c')).toMatchObject({ operator: '||', right: { operator: '&&' } });
+    expect(parse("coupon ?? 'none'")).toMatchObject({ kind: 'binary', operator: '??', left: field('coupon', 0), right: { value: 'none', at: 10 } });
+    expect(parse("amount > 1000 ? 'high' : 'low'")).toEqual({
       kind: 'conditional', at: 0, end: 30,
       test: { kind: 'binary', operator: '>', at: 0, end: 13, left: field('amount', 0), right: { kind: 'literal', value: 1000, integer: true, at: 9, end: 13 } },
       then: { kind: 'literal', value: 'high', integer: false, at: 16, end: 22 },
@@ -119,16 +113,16 @@ describe('parseExpression: allowed constructs', () => {
   });
 
   it('reads array literals as lists', () => {
-    expect(parsed('[1, 2]')).toEqual({
+    expect(parse('[1, 2]')).toEqual({
       kind: 'list', at: 0, end: 6,
       elements: [{ kind: 'literal', value: 1, integer: true, at: 1, end: 2 }, { kind: 'literal', value: 2, integer: true, at: 4, end: 5 }],
     });
-    expect(parsed('[]')).toEqual({ kind: 'list', elements: [], at: 0, end: 2 });
+    expect(parse('[]')).toEqual({ kind: 'list', elements: [], at: 0, end: 2 });
   });
 
   it('reads globals as fields: there are no globals, the checker reports them as unknown fields', () => {
-    expect(parsed('Math')).toEqual(field('Math', 0));
-    expect(parsed('process.env')).toMatchObject({ kind: 'member', object: field('process', 0), property: 'env' });
+    expect(parse('Math')).toEqual(field('Math', 0));
+    expect(parse('process.env')).toMatchObject({ kind: 'member', object: field('process', 0), property: 'env' });
   });
 });
 

@@ -4,16 +4,9 @@ import { transform } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { checkExpression } from '../../../compiler/check/expression.ts';
 import { printExpression, printExpressionWithMappings } from '../../../compiler/emit/expression.ts';
-import type { Expr } from '../../../compiler/ir/expr.ts';
-import { parseExpression } from '../../../compiler/resolve/expression.ts';
-import type { RecordType, Type } from '../../../compiler/ir/types.ts';
+import type { RecordType } from '../../../compiler/ir/types.ts';
 import * as rt from '../../../runtime/functions.ts';
-
-function parse(text: string): Expr {
-  const parsed = parseExpression(text);
-  expect(parsed.errors).toEqual([]);
-  return parsed.expr!;
-}
+import { Order, parse } from './fixtures.ts';
 
 const printed = (text: string, scope?: RecordType) => printExpression(parse(text), 'r', scope);
 
@@ -159,37 +152,6 @@ describe('printed text', () => {
   });
 });
 
-const primitive = (name: 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json'): Type => ({ kind: 'primitive', name });
-
-const User: RecordType = {
-  kind: 'record', name: 'User', fields: [
-    { name: 'country', type: primitive('string'), optional: false },
-    { name: 'age', type: primitive('int'), optional: true },
-  ],
-};
-
-const Order: RecordType = {
-  kind: 'record', name: 'Order', fields: [
-    { name: 'order_id', type: primitive('string'), optional: false },
-    { name: 'first_name', type: primitive('string'), optional: false },
-    { name: 'last_name', type: primitive('string'), optional: false },
-    { name: 'event_type', type: primitive('string'), optional: false },
-    { name: 'category', type: primitive('string'), optional: false },
-    { name: 'price', type: primitive('float'), optional: false },
-    { name: 'quantity', type: primitive('int'), optional: false },
-    { name: 'coupon', type: primitive('string'), optional: true },
-    { name: 'ts', type: primitive('timestamp'), optional: false },
-    { name: 'paid_at', type: primitive('timestamp'), optional: true },
-    { name: 'express', type: primitive('bool'), optional: false },
-    { name: 'gift', type: primitive('bool'), optional: true },
-    { name: 'tags', type: { kind: 'list', element: primitive('string') }, optional: false },
-    { name: 'attributes', type: { kind: 'map', value: primitive('string') }, optional: false },
-    { name: 'payload', type: primitive('json'), optional: false },
-    { name: 'user', type: User, optional: false },
-    { name: 'referrer', type: User, optional: true },
-  ],
-};
-
 /** 2024-03-10 14:35:20.250 UTC, a Sunday. */
 const TS = Date.UTC(2024, 2, 10, 14, 35, 20, 250);
 
@@ -207,6 +169,7 @@ const order = {
   express: true,
   gift: null,
   tags: ['sale', 'new'],
+  scores: [4, 2],
   attributes: { color: 'red' },
   payload: { a: { b: 'x' }, items: [{ sku: 'S1' }], n: 3 },
   user: { country: ' us ', age: null },

@@ -10,35 +10,7 @@ import { printExpression } from '../../../compiler/emit/expression.ts';
 import type { ValueType } from '../../../compiler/ir/functions.ts';
 import { parseExpression } from '../../../compiler/resolve/expression.ts';
 import type { PrimitiveName, RecordType, Type } from '../../../compiler/ir/types.ts';
-
-const primitive = (name: 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json'): Type => ({ kind: 'primitive', name });
-
-const User: RecordType = {
-  kind: 'record', name: 'User', fields: [
-    { name: 'country', type: primitive('string'), optional: false },
-    { name: 'age', type: primitive('int'), optional: true },
-  ],
-};
-
-const Order: RecordType = {
-  kind: 'record', name: 'Order', fields: [
-    { name: 'order_id', type: primitive('string'), optional: false },
-    { name: 'price', type: primitive('float'), optional: false },
-    { name: 'quantity', type: primitive('int'), optional: false },
-    { name: 'category', type: primitive('string'), optional: false },
-    { name: 'coupon', type: primitive('string'), optional: true },
-    { name: 'ts', type: primitive('timestamp'), optional: false },
-    { name: 'paid_at', type: primitive('timestamp'), optional: true },
-    { name: 'express', type: primitive('bool'), optional: false },
-    { name: 'gift', type: primitive('bool'), optional: true },
-    { name: 'tags', type: { kind: 'list', element: primitive('string') }, optional: false },
-    { name: 'scores', type: { kind: 'list', element: primitive('int') }, optional: false },
-    { name: 'attributes', type: { kind: 'map', value: primitive('string') }, optional: false },
-    { name: 'payload', type: primitive('json'), optional: false },
-    { name: 'user', type: User, optional: false },
-    { name: 'referrer', type: User, optional: true },
-  ],
-};
+import { Order, User } from './fixtures.ts';
 
 /**
  * The TypeScript spelling of a spec type, as generated code is assumed to declare record types: numbers for int,

@@ -1,8 +1,9 @@
 // Parameters: declared defaults, --param overrides of each type, bad values, undeclared names, unknown references, interpolation.
 
 import { describe, expect, it } from 'vitest';
-import { loadSpec, type LoadedSpec } from '../../../compiler/load/index.ts';
+import { loadSpec } from '../../../compiler/load/index.ts';
 import { locate } from '../../../compiler/ir/source.ts';
+import { messages } from '../../support/compile.ts';
 
 const declarations = [
   'params:',
@@ -37,12 +38,6 @@ interface Example {
   steps: { window: { tumbling: unknown }; filter: unknown }[];
   sinks: { out: { path: unknown } };
   params: unknown;
-}
-
-function messages(spec: LoadedSpec): string[] {
-  return spec.diagnostics.map((entry) =>
-    entry.location ? `${entry.location.line}:${entry.location.column} ${entry.code} ${entry.message}` : `${entry.code} ${entry.message}`,
-  );
 }
 
 describe('parameter defaults', () => {

@@ -1,11 +1,8 @@
 // YAML that does not parse: every error reported as PC101 at its place, and no value to validate.
 
 import { describe, expect, it } from 'vitest';
-import { loadSpec, type LoadedSpec } from '../../../compiler/load/index.ts';
-
-function messages(spec: LoadedSpec): string[] {
-  return spec.diagnostics.map((entry) => `${entry.location?.line}:${entry.location?.column} ${entry.code} ${entry.message}`);
-}
+import { loadSpec } from '../../../compiler/load/index.ts';
+import { messages } from '../../support/compile.ts';
 
 describe('YAML errors', () => {
   it('reports a duplicate key at the second occurrence, by name', () => {

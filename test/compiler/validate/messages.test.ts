@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { SchemaObject } from 'ajv/dist/2020.js';
 import { loadSpec } from '../../../compiler/load/index.ts';
 import { SchemaValidator } from '../../../compiler/validate/index.ts';
+import { renderDiagnostic } from '../../support/compile.ts';
 import { testSchema } from './test-schema.ts';
 
 const validator = new SchemaValidator(testSchema);
@@ -11,7 +12,7 @@ const validator = new SchemaValidator(testSchema);
 function check(lines: readonly string[], schemaValidator = validator): string[] {
   const spec = loadSpec([...lines, ''].join('\n'), 'spec.yaml');
   expect(spec.diagnostics).toEqual([]);
-  return schemaValidator.validate(spec).map((entry) => `${entry.location?.line}:${entry.location?.column} ${entry.code} ${entry.message}`);
+  return schemaValidator.validate(spec).map(renderDiagnostic);
 }
 
 const source = ['pipeline: revenue', 'sources:', '  orders: { connector: file, path: orders.jsonl }'];

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSpec } from '../../../compiler/load/index.ts';
 import { validateSpec } from '../../../compiler/validate/index.ts';
+import { renderDiagnostic } from '../../support/compile.ts';
 
 /** The example of the design brief (§4), parameters inside flow maps included. */
 const example = [
@@ -51,7 +52,7 @@ const example = [
 function validate(text: string): string[] {
   const spec = loadSpec(text, 'pipelines/revenue.yaml');
   expect(spec.diagnostics).toEqual([]);
-  return validateSpec(spec).map((entry) => `${entry.location?.line}:${entry.location?.column} ${entry.code} ${entry.message}`);
+  return validateSpec(spec).map(renderDiagnostic);
 }
 
 function edited(from: string, to: string): string {

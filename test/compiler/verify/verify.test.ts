@@ -25,36 +25,35 @@ function emitted() {
   return { result, output: result.output! };
 }
 
+/** verify on `code` in place of the module compiled from SPEC, with the spec's expressions, tsconfig and runtime. */
+function verifyAs(code: string, { result, output }: ReturnType<typeof emitted>) {
+  return verify({
+    code,
+    fileName: result.moduleFile!,
+    expressions: output.expressions,
+    spec: result.typed!.pipeline.source,
+    tsconfig: join(PIPEC_ROOT, 'tsconfig.json'),
+    runtime: join(PIPEC_ROOT, 'runtime', 'index.ts'),
+  });
+}
+
 describe('verify', () => {
   it('accepts the module emitted for a well-typed spec', () => {
-    const { output, result } = emitted();
-    const diagnostics = verify({
-      code: output.code,
-      fileName: result.moduleFile!,
-      expressions: output.expressions,
-      spec: result.typed!.pipeline.source,
-      tsconfig: join(PIPEC_ROOT, 'tsconfig.json'),
-      runtime: join(PIPEC_ROOT, 'runtime', 'index.ts'),
-    });
+    const compiled = emitted();
+    const diagnostics = verifyAs(compiled.output.code, compiled);
     expect(diagnostics).toEqual([]);
   });
 
   it('reports a TypeScript error inside a printed expression at that expression in the spec', () => {
-    const { output, result } = emitted();
+    const compiled = emitted();
+    const { output } = compiled;
     const span = output.expressions.find((candidate) => candidate.text === 'price * quantity > 100')!;
     expect(span).toBeDefined();
     // Make the printed filter ill-typed, as a gap between pipec's checker and TypeScript's would.
     const lines = output.code.split('\n');
     const line = lines[span.line];
     lines[span.line] = line.slice(0, span.column) + 'orders.price * orders.order_id > 100'.padEnd(span.length) + line.slice(span.column + span.length);
-    const diagnostics = verify({
-      code: lines.join('\n'),
-      fileName: result.moduleFile!,
-      expressions: output.expressions,
-      spec: result.typed!.pipeline.source,
-      tsconfig: join(PIPEC_ROOT, 'tsconfig.json'),
-      runtime: join(PIPEC_ROOT, 'runtime', 'index.ts'),
-    });
+    const diagnostics = verifyAs(lines.join('\n'), compiled);
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ code: 'PC310', location: { file: 'verified.yaml', line: 9, column: 13 } });
     expect(diagnostics[0].message).toMatch(/^in `price \* quantity > 100`: The right-hand side of an arithmetic operation/);

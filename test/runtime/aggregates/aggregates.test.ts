@@ -1,7 +1,7 @@
 // Accumulator helpers: distinct count, variance, percentile, first/last by event time and collect, with retraction and merge.
 import { describe, expect, it } from 'vitest';
 import { Collect, DistinctCount, FirstValue, LastValue, Percentile, Variance } from '../../../runtime/aggregates/index.ts';
-import { seededRandom } from '../windows/harness.ts';
+import { seededRandom } from '../../support/random.ts';
 
 describe('DistinctCount', () => {
   it('counts distinct values, and a value leaves only when its last occurrence is retracted', () => {

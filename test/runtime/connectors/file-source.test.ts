@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourceReader } from '../../../runtime/api.ts';
+import type { SourceBatch, SourceReader } from '../../../runtime/api.ts';
 import { createFileReader } from '../../../runtime/connectors/file/source.ts';
 
 let directory: string;
@@ -35,13 +35,15 @@ interface Read {
   readonly positions: number[];
 }
 
-async function readAll(source: SourceReader, maxRecords = 1000): Promise<Read> {
+/** Every record of the source, polled `maxRecords` at a time; `checkBatch` checks what else each batch must hold. */
+async function readAll(source: SourceReader, maxRecords = 1000, checkBatch?: (batch: SourceBatch) => void): Promise<Read> {
   await source.open();
   const read: Read = { values: [], positions: [] };
   for (let batch = await source.poll(maxRecords); batch !== null; batch = await source.poll(maxRecords)) {
     expect(batch.split).toBe(0);
     expect(batch.values.length).toBeLessThanOrEqual(maxRecords);
     expect(batch.positions.length).toBe(batch.values.length);
+    checkBatch?.(batch);
     read.values.push(...batch.values);
     read.positions.push(...batch.positions);
   }
@@ -145,17 +147,10 @@ describe('file source: JSON lines', () => {
 
 async function readCsv(content: string, csv: Record<string, unknown> = {}, chunkBytes?: number): Promise<Read> {
   const path = await file(content, 'csv');
-  const source = reader({ path, format: 'csv', csv }, chunkBytes);
-  await source.open();
-  const read: Read = { values: [], positions: [] };
-  for (let batch = await source.poll(3); batch !== null; batch = await source.poll(3)) {
+  return readAll(reader({ path, format: 'csv', csv }, chunkBytes), 3, (batch) => {
     expect(batch.encoding).toBe('values');
     expect(batch.lenient).toBe(true);
-    read.values.push(...batch.values);
-    read.positions.push(...batch.positions);
-  }
-  await source.close();
-  return read;
+  });
 }
 
 describe('file source: CSV', () => {

@@ -1,7 +1,7 @@
 // The timer service: timestamp order, registration order on ties, deduplication and deletion, against a sorted list.
 import { describe, expect, it } from 'vitest';
 import { TimerService } from '../../../runtime/time/timers.ts';
-import { seededRandom } from '../windows/harness.ts';
+import { seededRandom } from '../../support/random.ts';
 
 function drain(timers: TimerService, time: number): string[] {
   const fired: string[] = [];

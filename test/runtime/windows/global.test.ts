@@ -3,8 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { GlobalWindowOperator, type GlobalEvictor, type GlobalTrigger } from '../../../runtime/windows/global.ts';
 import { CountingMetrics, expectedRow, outOfOrderEvents, rowAggregation, type Event, type Row } from './harness.ts';
 
+/** A key's row as a global window emitted it, with the time it was emitted at. */
+interface Firing {
+  readonly key: string;
+  readonly row: Row;
+  readonly time: number;
+}
+
 function globalWindow(trigger: GlobalTrigger, evictor?: GlobalEvictor) {
-  const emitted: Array<{ key: string; row: Row; time: number }> = [];
+  const emitted: Firing[] = [];
   const metrics = new CountingMetrics();
   const operator = new GlobalWindowOperator({
     id: 'rolling',
@@ -22,10 +29,23 @@ function globalWindow(trigger: GlobalTrigger, evictor?: GlobalEvictor) {
 }
 
 /** What a global window firing should emit for these records of one key: window bounds are min and max + 1 of their times. */
-function rowOf(records: readonly Event[]): { key: string; row: Row; time: number } {
+function rowOf(records: readonly Event[]): Firing {
   const times = records.map((record) => record.time);
   const max = Math.max(...times);
   return { key: records[0].key, row: expectedRow(records[0].key, Math.min(...times), max + 1, records), time: max };
+}
+
+/** What a count trigger should emit, found by counting: at every `count`-th record of a key, a row of the records the evictor `keeps` of all the key's records so far. */
+function countFirings(events: readonly Event[], count: number, keeps: (records: readonly Event[]) => readonly Event[]): Firing[] {
+  const firings: Firing[] = [];
+  const seen = new Map<string, Event[]>();
+  for (const event of events) {
+    const records = seen.get(event.key) ?? [];
+    records.push(event);
+    seen.set(event.key, records);
+    if (records.length % count === 0) firings.push(rowOf(keeps(records)));
+  }
+  return firings;
 }
 
 const keys = ['x', 'y', 'z'];
@@ -37,15 +57,7 @@ describe('GlobalWindowOperator', () => {
     for (const event of events) operator.process(event.key, event, event.time);
     operator.onWatermark(Infinity);
 
-    const expected: Array<{ key: string; row: Row; time: number }> = [];
-    const seen = new Map<string, Event[]>();
-    for (const event of events) {
-      const records = seen.get(event.key) ?? [];
-      records.push(event);
-      seen.set(event.key, records);
-      if (records.length % 4 === 0) expected.push(rowOf(records));
-    }
-    expect(emitted).toEqual(expected);
+    expect(emitted).toEqual(countFirings(events, 4, (records) => records));
   });
 
   it('count trigger with a count evictor: the last N records (Flink\'s countWindow(size, slide))', () => {
@@ -53,15 +65,7 @@ describe('GlobalWindowOperator', () => {
     const { operator, emitted } = globalWindow({ kind: 'count', count: 2 }, { kind: 'count', count: 5 });
     for (const event of events) operator.process(event.key, event, event.time);
 
-    const expected: Array<{ key: string; row: Row; time: number }> = [];
-    const seen = new Map<string, Event[]>();
-    for (const event of events) {
-      const records = seen.get(event.key) ?? [];
-      records.push(event);
-      seen.set(event.key, records);
-      if (records.length % 2 === 0) expected.push(rowOf(records.slice(-5)));
-    }
-    expect(emitted).toEqual(expected);
+    expect(emitted).toEqual(countFirings(events, 2, (records) => records.slice(-5)));
   });
 
   it('count trigger with a time evictor: the records within the span of the latest time, (latest - span, latest]', () => {
@@ -69,18 +73,10 @@ describe('GlobalWindowOperator', () => {
     const { operator, emitted } = globalWindow({ kind: 'count', count: 3 }, { kind: 'time', spanMs: 100 });
     for (const event of events) operator.process(event.key, event, event.time);
 
-    const expected: Array<{ key: string; row: Row; time: number }> = [];
-    const seen = new Map<string, Event[]>();
-    for (const event of events) {
-      const records = seen.get(event.key) ?? [];
-      records.push(event);
-      seen.set(event.key, records);
-      if (records.length % 3 === 0) {
-        const latest = Math.max(...records.map((record) => record.time));
-        expected.push(rowOf(records.filter((record) => record.time > latest - 100)));
-      }
-    }
-    expect(emitted).toEqual(expected);
+    expect(emitted).toEqual(countFirings(events, 3, (records) => {
+      const latest = Math.max(...records.map((record) => record.time));
+      return records.filter((record) => record.time > latest - 100);
+    }));
   });
 
   it('event_time trigger: fires a key when the watermark reaches its latest time, at once for records behind it', () => {

@@ -1,18 +1,8 @@
 // Test harness for window operators: seeded records, a counting TaskMetrics, and an aggregation whose rows name their records.
+import { expect } from 'vitest';
 import type { TaskMetrics } from '../../../runtime/api.ts';
 import type { WindowAggregation } from '../../../runtime/windows/aggregation.ts';
-
-/** Mulberry32: a small seeded PRNG, so every run draws the same records. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../support/random.ts';
 
 export interface Event {
   readonly id: number;
@@ -153,6 +143,29 @@ export interface KeyedOperator {
 /** The watermark an operator under test has been given last; emit callbacks read it to stamp what they emit. */
 export class WatermarkClock {
   watermark = -Infinity;
+}
+
+/**
+ * What a time or session window operator under test writes to: `emitted` rows stamped with the clock's watermark,
+ * `late` records (each checked to come with its own key) and counting `metrics`; `outputs` are the operator options
+ * that write there.
+ */
+export function windowOutputs() {
+  const clock = new WatermarkClock();
+  const emitted: Emitted[] = [];
+  const late: Event[] = [];
+  const metrics = new CountingMetrics();
+  const outputs = {
+    emit: (key: string, row: Row, time: number): void => {
+      emitted.push({ key, row, time, watermark: clock.watermark });
+    },
+    late: (key: string, record: Event): void => {
+      expect(key).toBe(record.key);
+      late.push(record);
+    },
+    metrics,
+  };
+  return { clock, emitted, late, metrics, outputs };
 }
 
 export function run(operator: KeyedOperator, actions: readonly Action[], clock: WatermarkClock): void {

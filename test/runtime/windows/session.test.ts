@@ -2,27 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { SessionWindowOperator } from '../../../runtime/windows/session.ts';
 import {
-  CountingMetrics, WatermarkClock, expectedRow, groupBy, outOfOrderEvents, rowAggregation, run, sortRows, withWatermarks,
+  expectedRow, groupBy, outOfOrderEvents, rowAggregation, run, sortRows, windowOutputs, withWatermarks,
   type Action, type Emitted, type Event, type Row,
 } from './harness.ts';
 
 function sessions(gapMs: number, allowedLatenessMs: number) {
-  const clock = new WatermarkClock();
-  const emitted: Emitted[] = [];
-  const late: Event[] = [];
-  const metrics = new CountingMetrics();
-  const operator = new SessionWindowOperator({
-    id: 'visits',
-    gapMs,
-    allowedLatenessMs,
-    aggregation: rowAggregation,
-    emit: (key, row, time) => emitted.push({ key, row, time, watermark: clock.watermark }),
-    late: (key, record) => {
-      expect(key).toBe(record.key);
-      late.push(record);
-    },
-    metrics,
-  });
+  const { clock, emitted, late, metrics, outputs } = windowOutputs();
+  const operator = new SessionWindowOperator({ id: 'visits', gapMs, allowedLatenessMs, aggregation: rowAggregation, ...outputs });
   return { operator, clock, emitted, late, metrics };
 }
 

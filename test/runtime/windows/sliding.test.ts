@@ -2,15 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { SlidingWindowOperator } from '../../../runtime/windows/sliding.ts';
 import {
-  CountingMetrics, WatermarkClock, expectedRow, outOfOrderEvents, referenceTimeWindows, rowAggregation, rowsByWindow, run, sortRows, withWatermarks,
-  type Action, type Emitted, type Event, type Row,
+  CountingMetrics, expectedRow, outOfOrderEvents, referenceTimeWindows, rowAggregation, rowsByWindow, run, sortRows, windowOutputs, withWatermarks,
+  type Action, type Event, type Row,
 } from './harness.ts';
 
 function sliding(options: { sizeMs: number; slideMs: number; offsetMs?: number; allowedLatenessMs?: number }) {
-  const clock = new WatermarkClock();
-  const emitted: Emitted[] = [];
-  const late: Event[] = [];
-  const metrics = new CountingMetrics();
+  const { clock, emitted, late, metrics, outputs } = windowOutputs();
   const operator = new SlidingWindowOperator({
     id: 'trend',
     sizeMs: options.sizeMs,
@@ -18,12 +15,7 @@ function sliding(options: { sizeMs: number; slideMs: number; offsetMs?: number; 
     offsetMs: options.offsetMs ?? 0,
     allowedLatenessMs: options.allowedLatenessMs ?? 0,
     aggregation: rowAggregation,
-    emit: (key, row, time) => emitted.push({ key, row, time, watermark: clock.watermark }),
-    late: (key, record) => {
-      expect(key).toBe(record.key);
-      late.push(record);
-    },
-    metrics,
+    ...outputs,
   });
   return { operator, clock, emitted, late, metrics };
 }

@@ -2,27 +2,20 @@
 import { describe, expect, it } from 'vitest';
 import { TumblingWindowOperator } from '../../../runtime/windows/tumbling.ts';
 import {
-  CountingMetrics, WatermarkClock, expectedRow, floorStart, groupBy, outOfOrderEvents, referenceTimeWindows, rowAggregation, run, sortRows, withWatermarks,
-  type Action, type Emitted, type Event,
+  expectedRow, floorStart, groupBy, outOfOrderEvents, referenceTimeWindows, rowAggregation, run, sortRows, windowOutputs, withWatermarks,
+  type Action, type Event,
 } from './harness.ts';
 
 function tumbling(options: { sizeMs: number; offsetMs?: number; allowedLatenessMs?: number; withLateOutput?: boolean }) {
-  const clock = new WatermarkClock();
-  const emitted: Emitted[] = [];
-  const late: Event[] = [];
-  const metrics = new CountingMetrics();
+  const { clock, emitted, late, metrics, outputs } = windowOutputs();
   const operator = new TumblingWindowOperator({
     id: 'revenue',
     sizeMs: options.sizeMs,
     offsetMs: options.offsetMs ?? 0,
     allowedLatenessMs: options.allowedLatenessMs ?? 0,
     aggregation: rowAggregation,
-    emit: (key, row, time) => emitted.push({ key, row, time, watermark: clock.watermark }),
-    late: options.withLateOutput === false ? undefined : (key, record) => {
-      expect(key).toBe(record.key);
-      late.push(record);
-    },
-    metrics,
+    ...outputs,
+    late: options.withLateOutput === false ? undefined : outputs.late,
   });
   return { operator, clock, emitted, late, metrics };
 }
