@@ -198,7 +198,10 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
         // A task's reader with no splits (more tasks than splits) holds no watermark back.
         if (source.reader.splits.length === 0) continue;
         source.watermarks.markIdleCheck(now);
-        low = Math.min(low, source.definition.eventTime ? source.watermarks.current() : source.ended ? Infinity : now - 1);
+        if (!source.definition.eventTime) low = Math.min(low, source.ended ? Infinity : now - 1);
+        // A reader whose every split is idle has nothing to say (Flink's WatermarkStatus.IDLE): the others decide;
+        // when all are idle, low stays Infinity and the watermark holds.
+        else if (!source.watermarks.isIdle()) low = Math.min(low, source.watermarks.current());
       }
       if (low !== Infinity) advanceWatermark(low);
       for (const task of tasks) for (const operator of task.operators) operator.onProcessingTime?.(now);
