@@ -147,4 +147,35 @@ sinks:
     expect(result.stderr).toContain('2 bad');
     expect(lines(join(directory, 'out.jsonl')).map((row) => row.id)).toEqual(['a', 'c']);
   });
+
+  it('runs a source without event_time in processing time: records are timed when they are read', () => {
+    const directory = workspace();
+    writeFileSync(join(directory, 'in.jsonl'), Array.from({ length: 500 }, (_, i) => JSON.stringify({ id: `r${i}`, n: i % 7 })).join('\n') + '\n');
+    writeFileSync(join(directory, 'processing.yaml'), `pipeline: processing
+types:
+  Row: { id: string, n: int }
+sources:
+  rows: { connector: file, path: in.jsonl, type: Row }
+steps:
+  - id: per_n
+    from: rows
+    key_by: n
+    window: { tumbling: 1h }
+    aggregate: { rows: count() }
+sinks:
+  out: { from: per_n, connector: file, path: out.jsonl }
+`);
+    const before = Date.now();
+    const result = pipec(['run', 'processing.yaml', '--output-path', directory], { cwd: directory });
+    const after = Date.now();
+    expect(result.status).toBe(0);
+    const rows = lines(join(directory, 'out.jsonl'));
+    expect(sum(rows, 'rows')).toBe(500);
+    expect(new Set(rows.map((row) => row.n)).size).toBe(7);
+    // Each row's window holds the wall-clock time of the run (the hour of reading; 2 hours if the run spans one).
+    for (const row of rows) {
+      expect(Number(row.window_end)).toBeGreaterThan(before - 3_600_000);
+      expect(Number(row.window_start)).toBeLessThanOrEqual(after);
+    }
+  });
 });
