@@ -8,12 +8,10 @@ import { emit, type EmitResult } from './emit/index.ts';
 import { verify } from './verify/index.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';
 import type { TypedPipeline } from './ir/pipeline.ts';
-import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
 import { basename, join, relative, resolve as resolvePath } from 'node:path';
+import { PIPEC_ROOT, PIPEC_VERSION } from './version.ts';
 
-export const PIPEC_ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const PIPEC_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { PIPEC_ROOT, PIPEC_VERSION };
 
 export interface CompileOptions {
   /** The spec's path as diagnostics and the generated header name it. */

@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compile, PIPEC_ROOT, PIPEC_VERSION, type CompileResult } from '../index.ts';
-import { bundle } from '../bundle/index.ts';
+// The compiler (TypeScript, ajv) and esbuild load on first use: a run of a cached bundle needs neither.
+import type { CompileOptions, CompileResult } from '../index.ts';
+import { PIPEC_ROOT, PIPEC_VERSION } from '../version.ts';
 import { loadSpec } from '../load/index.ts';
 import { formatDiagnostics, summarize } from '../diagnostics/format.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
@@ -39,7 +40,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .addOption(formatOption())
     .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
     .action(async (specs: string[], options: { format: OutputFormat; param: Record<string, string> }) => {
-      const results = specs.map((spec) => compileFile(spec, { params: options.param, verify: true, moduleDir: resolve('generated') }));
+      const results = [];
+      for (const spec of specs) results.push(await compileFile(spec, { params: options.param, verify: true, moduleDir: resolve('generated') }));
       exitCode = report(io, results.flatMap((result) => result.diagnostics), options.format);
     });
 
@@ -81,7 +83,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .argument('<spec>', 'a pipeline spec (YAML)')
     .addOption(new Option('--format <format>', 'text, mermaid or dot').choices(['text', 'mermaid', 'dot']).default('text'))
     .action(async (spec: string, options: { format: GraphFormat }) => {
-      const result = compileFile(spec, { params: {}, verify: false, moduleDir: resolve('generated') });
+      const result = await compileFile(spec, { params: {}, verify: false, moduleDir: resolve('generated') });
       if (result.typed === undefined) {
         exitCode = report(io, result.diagnostics, 'text');
         return;
@@ -157,7 +159,17 @@ function readSpec(spec: string): string {
   return readFileSync(spec, 'utf8');
 }
 
-function compileFile(spec: string, options: { params: Record<string, string>; verify: boolean; moduleDir: string }): CompileResult {
+async function compile(text: string, options: CompileOptions): Promise<CompileResult> {
+  const compiler = await import('../index.ts');
+  return compiler.compile(text, options);
+}
+
+async function bundle(input: { modulePath: string; outFile: string }): Promise<void> {
+  const bundler = await import('../bundle/index.ts');
+  await bundler.bundle(input);
+}
+
+function compileFile(spec: string, options: { params: Record<string, string>; verify: boolean; moduleDir: string }): Promise<CompileResult> {
   return compile(readSpec(spec), { specPath: spec, ...options });
 }
 
@@ -178,7 +190,7 @@ async function build(io: CliIo, specs: readonly string[], options: { check?: boo
   let exitCode = 0;
   const diagnostics: Diagnostic[] = [];
   for (const spec of specs) {
-    const result = compileFile(spec, { params: {}, verify: true, moduleDir });
+    const result = await compileFile(spec, { params: {}, verify: true, moduleDir });
     diagnostics.push(...result.diagnostics);
     if (result.output === undefined || result.moduleFile === undefined) {
       exitCode = 1;
@@ -318,7 +330,7 @@ async function cachedBundle(io: CliIo, spec: string, text: string, params: Recor
   const name = basename(spec).replace(/\.ya?ml$/, '');
   const marker = join(directory, 'bundle.json');
   if (existsSync(marker)) return join(directory, (JSON.parse(readFileSync(marker, 'utf8')) as { bundle: string }).bundle);
-  const result = compile(text, { specPath: spec, params, verify: true, moduleDir: join(cacheRoot, 'pending') });
+  const result = await compile(text, { specPath: spec, params, verify: true, moduleDir: join(cacheRoot, 'pending') });
   if (result.diagnostics.length > 0) report(io, result.diagnostics, format);
   if (result.output === undefined || result.typed === undefined) return undefined;
   mkdirSync(directory, { recursive: true });
