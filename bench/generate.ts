@@ -1,5 +1,5 @@
 // Writes a generator dataset as JSON lines: the benchmarks' inputs and the shipped sample data.
-//   node --import tsx bench/generate.ts --dataset orders --count 1000000 --seed 42 --out-of-order 0.05 [--interval MS] --out FILE
+//   node --import tsx bench/generate.ts --dataset orders --count 1000000 --seed 42 --out-of-order 0.05 [--max-lateness MS] [--interval MS] --out FILE
 // The shipped sample: --dataset orders --count 2000 --seed 7 --out-of-order 0.05 --interval 1000 --out pipelines/data/orders.jsonl
 
 import { createWriteStream } from 'node:fs';
@@ -12,6 +12,8 @@ export interface GenerateOptions {
   readonly count: number;
   readonly seed: number;
   readonly outOfOrder: number;
+  /** How far an out-of-order record's event time moves back, at most, ms; defaults to the generator's. */
+  readonly maxLateness?: number;
   /** Event-time spacing of records, ms; defaults to the generator's. */
   readonly interval?: number;
   /** Event time of the first record; defaults to the generator's. */
@@ -21,7 +23,7 @@ export interface GenerateOptions {
 /** Streams `count` records of a dataset to `path`, one JSON object per line. */
 export async function generateFile(path: string, options: GenerateOptions): Promise<void> {
   const reader = createGeneratorReader(
-    { dataset: options.dataset, count: options.count, seed: options.seed, out_of_order: options.outOfOrder, interval: options.interval, start: options.start },
+    { dataset: options.dataset, count: options.count, seed: options.seed, out_of_order: options.outOfOrder, max_lateness: options.maxLateness, interval: options.interval, start: options.start },
     { taskIndex: 0, parallelism: 1, cwd: process.cwd() },
   );
   await reader.open();
@@ -43,6 +45,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       count: { type: 'string', default: '1000000' },
       seed: { type: 'string', default: '42' },
       'out-of-order': { type: 'string', default: '0' },
+      'max-lateness': { type: 'string' },
       interval: { type: 'string' },
       start: { type: 'string' },
       out: { type: 'string' },
@@ -57,6 +60,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     count: Number(values.count),
     seed: Number(values.seed),
     outOfOrder: Number(values['out-of-order']),
+    maxLateness: values['max-lateness'] === undefined ? undefined : Number(values['max-lateness']),
     interval: values.interval === undefined ? undefined : Number(values.interval),
     start: values.start,
   });

@@ -1,0 +1,135 @@
+// One benchmark case in a process of its own, so that its peak RSS is its own: runs the case and prints its measurement.
+//   node child.mjs '<CaseTask as JSON>'   (bench/run.ts bundles this file into child.mjs and starts it per case)
+
+import { open, readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { pathToFileURL } from 'node:url';
+import type { JobDefinition, RunOptions, RunSummary } from '../runtime/index.ts';
+import { runJob } from '../runtime/index.ts';
+import { interpretJob } from './interpreter.ts';
+import { typedPipelineFromJson } from './ir-json.ts';
+
+/** What a child runs. */
+export type CaseTask =
+  /** The floor: read the file in large chunks and JSON.parse each line, nothing else. */
+  | { readonly kind: 'floor'; readonly input: string }
+  /** A bundle built by the compiler, run with the runJob it exports, as `pipec run` does. */
+  | ({ readonly kind: 'compiled'; readonly bundle: string } & PipelineRun)
+  /** The typed IR of a spec, run by the interpreter with the runtime's runJob. */
+  | ({ readonly kind: 'interpreted'; readonly ir: string } & PipelineRun);
+
+interface PipelineRun {
+  readonly parallelism: number;
+  /** Relative source paths resolve against it. */
+  readonly cwd: string;
+  /** Relative sink paths resolve against it. */
+  readonly outputPath: string;
+}
+
+/** What a child prints, as one line of JSON. */
+export interface CaseMeasurement {
+  /** Source records read. */
+  readonly records: number;
+  readonly elapsedMs: number;
+  /** Peak resident set size of the process, bytes. */
+  readonly maxRssBytes: number;
+  /** Records written per sink. */
+  readonly written: Readonly<Record<string, number>>;
+  /** Records the executor counted as bad, late or dropped, per source or step. */
+  readonly bad: number;
+  readonly late: number;
+  readonly dropped: number;
+}
+
+interface LoadedBundle {
+  readonly default: JobDefinition;
+  readonly runJob: (job: JobDefinition, options: RunOptions) => Promise<RunSummary>;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/** The floor: the least any JSON-lines pipeline has to do, reading the file as the file source does and parsing each line. */
+export async function readFloor(path: string): Promise<{ records: number; elapsedMs: number }> {
+  const started = performance.now();
+  const handle = await open(path, 'r');
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let records = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      const text = rest + (bytesRead === 0 ? decoder.end() : decoder.write(buffer.subarray(0, bytesRead)));
+      let start = 0;
+      for (let end = text.indexOf('\n', start); end >= 0; end = text.indexOf('\n', start)) {
+        if (end > start) {
+          JSON.parse(text.slice(start, end));
+          records++;
+        }
+        start = end + 1;
+      }
+      rest = text.slice(start);
+      if (bytesRead === 0) break;
+    }
+    if (rest.trim() !== '') {
+      JSON.parse(rest);
+      records++;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { records, elapsedMs: performance.now() - started };
+}
+
+function runOptions(run: PipelineRun): RunOptions {
+  return {
+    parallelism: run.parallelism,
+    maxParallelism: 128,
+    maxRecords: 0,
+    durationMs: 0,
+    cwd: run.cwd,
+    outputPath: run.outputPath,
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+}
+
+async function timedRun(job: JobDefinition, run: PipelineRun, execute: typeof runJob): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
+  const started = performance.now();
+  const summary = await execute(job, runOptions(run));
+  const elapsedMs = performance.now() - started;
+  const sum = (counts: ReadonlyMap<string, number>) => [...counts.values()].reduce((total, count) => total + count, 0);
+  return {
+    records: sum(summary.recordsIn),
+    elapsedMs,
+    written: Object.fromEntries(summary.written),
+    bad: sum(summary.badRecords),
+    late: sum(summary.lateRecords),
+    dropped: sum(summary.droppedRecords),
+  };
+}
+
+async function runCase(task: CaseTask): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
+  switch (task.kind) {
+    case 'floor': {
+      const { records, elapsedMs } = await readFloor(task.input);
+      return { records, elapsedMs, written: {}, bad: 0, late: 0, dropped: 0 };
+    }
+    case 'compiled': {
+      // As `pipec run`: source maps on (stack traces name spec lines), the bundle imported, its own runJob called.
+      process.setSourceMapsEnabled(true);
+      const loaded = (await import(pathToFileURL(task.bundle).href)) as LoadedBundle;
+      return timedRun(loaded.default, task, loaded.runJob);
+    }
+    case 'interpreted': {
+      const job = interpretJob(typedPipelineFromJson(await readFile(task.ir, 'utf8')));
+      return timedRun(job, task, runJob);
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const measured = await runCase(JSON.parse(process.argv[2]) as CaseTask);
+  // maxRSS is in kilobytes.
+  const result: CaseMeasurement = { ...measured, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

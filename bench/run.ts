@@ -1,0 +1,294 @@
+// The benchmark runner: compiled pipelines against the floor (read + JSON.parse) and an unfused interpreter of the same
+// spec, each case in a child process of its own.
+//   npm run bench [-- --quick | --smoke] [--repeat N] [--only TEXT] [--cpu-prof]
+//
+// Every case runs the way `pipec run` runs a spec: the spec is compiled by compiler/index.ts and bundled by
+// compiler/bundle, and the child imports the bundle and calls the runJob it exports. Datasets are generated once
+// into .pipec/bench-data/ and reused; builds and outputs go under .pipec/bench-run-<pid>/ and are removed at the end.
+
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { compile, PIPEC_ROOT } from '../compiler/index.ts';
+import { bundle } from '../compiler/bundle/index.ts';
+import { formatDiagnostics } from '../compiler/diagnostics/format.ts';
+import type { CaseMeasurement, CaseTask } from './child.ts';
+import { ensureDataset, type Dataset, type DatasetName } from './datasets.ts';
+import { typedPipelineToJson } from './ir-json.ts';
+import { formatReport, type BenchReport, type CaseResult, type OutputComparison, type OutputDigest } from './report.ts';
+
+export type ProfileName = 'smoke' | 'quick' | 'full';
+
+/** Records per dataset for each profile. */
+const profiles: Readonly<Record<ProfileName, Readonly<Record<DatasetName, number>>>> = {
+  smoke: { revenue: 10_000, windows: 10_000 },
+  quick: { revenue: 300_000, windows: 300_000 },
+  full: { revenue: 10_000_000, windows: 1_000_000 },
+};
+
+/** The specs the cases run, under bench/specs/. */
+type SpecName = 'revenue' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global';
+
+type CaseRun =
+  | { readonly kind: 'floor' }
+  | { readonly kind: 'compiled' | 'interpreted'; readonly spec: SpecName; readonly parallelism: number };
+
+interface CaseDefinition {
+  readonly name: string;
+  readonly dataset: DatasetName;
+  readonly run: CaseRun;
+}
+
+const windowCases: readonly { readonly spec: SpecName; readonly label: string }[] = [
+  { spec: 'window-tumbling', label: 'tumbling 1h' },
+  { spec: 'window-sliding', label: 'sliding 1h/5m' },
+  { spec: 'window-session', label: 'session 30m' },
+  { spec: 'window-global', label: 'global count 100' },
+];
+
+/** In the order they run and print. */
+export const caseDefinitions: readonly CaseDefinition[] = [
+  { name: 'floor: read + JSON.parse (revenue data)', dataset: 'revenue', run: { kind: 'floor' } },
+  { name: 'revenue compiled p1', dataset: 'revenue', run: { kind: 'compiled', spec: 'revenue', parallelism: 1 } },
+  { name: 'revenue compiled p2', dataset: 'revenue', run: { kind: 'compiled', spec: 'revenue', parallelism: 2 } },
+  { name: 'revenue interpreted p1', dataset: 'revenue', run: { kind: 'interpreted', spec: 'revenue', parallelism: 1 } },
+  { name: 'floor: read + JSON.parse (windows data)', dataset: 'windows', run: { kind: 'floor' } },
+  ...windowCases.flatMap(({ spec, label }): CaseDefinition[] => [
+    { name: `${label} compiled`, dataset: 'windows', run: { kind: 'compiled', spec, parallelism: 1 } },
+    { name: `${label} interpreted`, dataset: 'windows', run: { kind: 'interpreted', spec, parallelism: 1 } },
+  ]),
+];
+
+export interface BenchOptions {
+  readonly profile: ProfileName;
+  /** Run only the cases whose name contains this text (the floor of their dataset always runs). */
+  readonly only?: string;
+  /** Runs of each case; the fastest counts (the others were slowed by something else on the machine). Default 1. */
+  readonly repeat?: number;
+  /** Write a CPU profile of every child here (node --cpu-prof). */
+  readonly cpuProfileDirectory?: string;
+  readonly log: (line: string) => void;
+}
+
+export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
+  const started = performance.now();
+  const sizes = profiles[options.profile];
+  const repeat = options.repeat ?? 1;
+  const selected = caseDefinitions.filter(
+    (definition) => options.only === undefined || definition.run.kind === 'floor' || definition.name.includes(options.only),
+  );
+  const needed = selected.filter((definition) => definition.run.kind !== 'floor' || selected.some((other) => other.run.kind !== 'floor' && other.dataset === definition.dataset));
+  const workDirectory = join(PIPEC_ROOT, '.pipec', `bench-run-${process.pid}`);
+  rmSync(workDirectory, { recursive: true, force: true });
+  mkdirSync(workDirectory, { recursive: true });
+  try {
+    const datasets = new Map<DatasetName, Dataset>();
+    for (const definition of needed) {
+      if (!datasets.has(definition.dataset)) {
+        datasets.set(definition.dataset, await ensureDataset(join(PIPEC_ROOT, '.pipec', 'bench-data'), definition.dataset, sizes[definition.dataset], options.log));
+      }
+    }
+    const buildDirectory = join(workDirectory, 'build');
+    const child = await buildChild(buildDirectory);
+    const builds = new Map<SpecName, BuiltSpec>();
+    for (const definition of needed) {
+      const run = definition.run;
+      if (run.kind === 'floor' || builds.has(run.spec)) continue;
+      options.log(`compiling bench/specs/${run.spec}.yaml`);
+      builds.set(run.spec, await buildSpec(run.spec, datasets.get(definition.dataset)!, buildDirectory));
+    }
+    const results: CaseResult[] = [];
+    for (const [index, definition] of needed.entries()) {
+      const dataset = datasets.get(definition.dataset)!;
+      const outputPath = join(workDirectory, 'output', String(index));
+      mkdirSync(outputPath, { recursive: true });
+      options.log(`running ${definition.name} on ${dataset.records} records`);
+      const task = caseTask(definition.run, dataset, builds, outputPath);
+      let measurement: CaseMeasurement | undefined;
+      for (let attempt = 1; attempt <= repeat; attempt++) {
+        const name = repeat === 1 ? slug(definition.name) : `${slug(definition.name)}-${attempt}`;
+        const attemptMeasurement = await runChild(child, task, options.cpuProfileDirectory, name);
+        if (measurement === undefined || attemptMeasurement.elapsedMs < measurement.elapsedMs) measurement = attemptMeasurement;
+      }
+      if (measurement === undefined) throw new Error('repeat must be at least 1');
+      if (measurement.records !== dataset.records) {
+        throw new Error(`${definition.name} read ${measurement.records} records of a ${dataset.records}-record dataset`);
+      }
+      results.push({
+        name: definition.name,
+        kind: definition.run.kind,
+        spec: definition.run.kind === 'floor' ? undefined : definition.run.spec,
+        parallelism: definition.run.kind === 'floor' ? undefined : definition.run.parallelism,
+        dataset: definition.dataset,
+        bytes: dataset.bytes,
+        measurement,
+        outputs: digestOutputs(outputPath),
+      });
+      rmSync(outputPath, { recursive: true, force: true });
+    }
+    return {
+      profile: options.profile,
+      repeat,
+      datasets: [...datasets.values()],
+      results,
+      comparisons: compareOutputs(results),
+      elapsedMs: performance.now() - started,
+    };
+  } finally {
+    rmSync(workDirectory, { recursive: true, force: true });
+  }
+}
+
+// ---- building
+
+interface BuiltSpec {
+  readonly bundle: string;
+  readonly ir: string;
+}
+
+/** The case runner as one plain ESM file, so every child is a bare `node` process (no TypeScript loader in its RSS). */
+async function buildChild(directory: string): Promise<string> {
+  const outfile = join(directory, 'child.mjs');
+  await build({
+    entryPoints: [join(PIPEC_ROOT, 'bench', 'child.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);" },
+  });
+  return outfile;
+}
+
+/** Compiles a bench spec for a dataset as `pipec build` does (verified, bundled), and keeps its typed IR for the interpreter. */
+async function buildSpec(spec: SpecName, dataset: Dataset, directory: string): Promise<BuiltSpec> {
+  const specFile = join(PIPEC_ROOT, 'bench', 'specs', `${spec}.yaml`);
+  const specPath = relative(process.cwd(), specFile);
+  // Sink paths stay relative ('./x.jsonl'): each run resolves them against its own output directory.
+  const params = { input: dataset.path, output: '.' };
+  const result = compile(readFileSync(specFile, 'utf8'), { specPath, params, verify: true, moduleDir: directory });
+  if (result.output === undefined || result.moduleFile === undefined || result.typed === undefined) {
+    throw new Error(`bench spec ${specPath} does not compile:\n${formatDiagnostics(result.diagnostics, 'text')}`);
+  }
+  writeFileSync(result.moduleFile, result.output.code);
+  writeFileSync(`${result.moduleFile}.map`, result.output.sourceMap);
+  const bundleFile = join(directory, `${spec}.mjs`);
+  await bundle({ modulePath: result.moduleFile, outFile: bundleFile });
+  const ir = join(directory, `${spec}.ir.json`);
+  writeFileSync(ir, typedPipelineToJson(result.typed));
+  return { bundle: bundleFile, ir };
+}
+
+function caseTask(run: CaseRun, dataset: Dataset, builds: ReadonlyMap<SpecName, BuiltSpec>, outputPath: string): CaseTask {
+  switch (run.kind) {
+    case 'floor':
+      return { kind: 'floor', input: dataset.path };
+    case 'compiled':
+      return { kind: 'compiled', bundle: builds.get(run.spec)!.bundle, parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath };
+    case 'interpreted':
+      return { kind: 'interpreted', ir: builds.get(run.spec)!.ir, parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath };
+  }
+}
+
+// ---- running
+
+function slug(name: string): string {
+  return name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+}
+
+/** Runs one case in a fresh `node` and reads its measurement; the child's stderr (bad-record logs) passes through. */
+function runChild(child: string, task: CaseTask, cpuProfileDirectory: string | undefined, name: string): Promise<CaseMeasurement> {
+  const flags = cpuProfileDirectory === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`, `--cpu-prof-name=${name}.cpuprofile`];
+  return new Promise((resolve, reject) => {
+    const running = spawn(process.execPath, [...flags, child, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    running.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    running.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    running.on('error', reject);
+    running.on('close', (code) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || line === '') {
+        reject(new Error(`benchmark case ${name} failed (exit code ${code}):\n${stderr}`));
+        return;
+      }
+      resolve(JSON.parse(line) as CaseMeasurement);
+    });
+  });
+}
+
+// ---- outputs
+
+/** Each output file's lines, hashed as written and sorted (tasks of a parallel run interleave rows differently). */
+function digestOutputs(directory: string): OutputDigest[] {
+  return readdirSync(directory)
+    .sort()
+    .map((file) => {
+      const text = readFileSync(join(directory, file), 'utf8');
+      const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+      const hash = (data: string) => createHash('sha256').update(data).digest('hex');
+      return { file, lines: lines.length, exact: hash(text), sorted: hash(lines.sort().join('\n')) };
+    });
+}
+
+/**
+ * The interpreter against the compiled job (byte for byte), and the compiled job at parallelism 2 against 1 (the
+ * same rows, in any order), for each spec that ran both.
+ */
+function compareOutputs(results: readonly CaseResult[]): OutputComparison[] {
+  const comparisons: OutputComparison[] = [];
+  const find = (spec: string | undefined, kind: CaseResult['kind'], parallelism: number) =>
+    results.find((result) => result.spec === spec && result.kind === kind && result.parallelism === parallelism);
+  for (const compiled of results) {
+    if (compiled.kind !== 'compiled' || compiled.parallelism !== 1) continue;
+    const interpreted = find(compiled.spec, 'interpreted', 1);
+    if (interpreted !== undefined) comparisons.push(compare(interpreted, compiled, 'exact'));
+    const parallel = find(compiled.spec, 'compiled', 2);
+    if (parallel !== undefined) comparisons.push(compare(parallel, compiled, 'sorted'));
+  }
+  return comparisons;
+}
+
+function compare(candidate: CaseResult, reference: CaseResult, mode: 'exact' | 'sorted'): OutputComparison {
+  const files = new Set([...candidate.outputs.map((o) => o.file), ...reference.outputs.map((o) => o.file)]);
+  const differing = [...files].filter((file) => {
+    const a = candidate.outputs.find((o) => o.file === file);
+    const b = reference.outputs.find((o) => o.file === file);
+    return a === undefined || b === undefined || a[mode] !== b[mode];
+  });
+  return { candidate: candidate.name, reference: reference.name, mode, files: files.size, differing, equal: differing.length === 0 };
+}
+
+// ---- command line
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      'cpu-prof': { type: 'boolean', default: false },
+    },
+  });
+  const profile: ProfileName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const cpuProfileDirectory = values['cpu-prof'] ? join(PIPEC_ROOT, '.pipec', 'bench-profiles') : undefined;
+  const repeat = Number(values.repeat);
+  if (!Number.isSafeInteger(repeat) || repeat < 1) {
+    process.stderr.write(`bench: --repeat takes a whole number ≥ 1, got "${values.repeat}"\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const report = await runBenchmark({ profile, only: values.only, repeat, cpuProfileDirectory, log: (line) => process.stderr.write(`bench: ${line}\n`) });
+  process.stdout.write(formatReport(report));
+  if (cpuProfileDirectory !== undefined) process.stdout.write(`\nCPU profiles of each case: ${relative(process.cwd(), cpuProfileDirectory)}/\n`);
+  if (report.comparisons.some((comparison) => !comparison.equal)) process.exitCode = 1;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

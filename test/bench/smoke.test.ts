@@ -1,0 +1,115 @@
+// The benchmark's smoke run (`npm run bench -- --smoke`), so it cannot rot: every case runs and measures, the
+// interpreter's output equals the compiled output, and the outputs are what the dataset implies. No timing assertions.
+
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runBenchmark } from '../../bench/run.ts';
+import { formatReport, recordsPerSecond, type BenchReport, type CaseResult } from '../../bench/report.ts';
+
+const CASES = [
+  'floor: read + JSON.parse (revenue data)',
+  'revenue compiled p1',
+  'revenue compiled p2',
+  'revenue interpreted p1',
+  'floor: read + JSON.parse (windows data)',
+  'tumbling 1h compiled',
+  'tumbling 1h interpreted',
+  'sliding 1h/5m compiled',
+  'sliding 1h/5m interpreted',
+  'session 30m compiled',
+  'session 30m interpreted',
+  'global count 100 compiled',
+  'global count 100 interpreted',
+];
+
+interface Order {
+  product_id: string;
+  price: number;
+  quantity: number;
+  event_type: string;
+  ts: number;
+}
+
+let report: BenchReport;
+
+beforeAll(async () => {
+  report = await runBenchmark({ profile: 'smoke', log: () => {} });
+});
+
+function result(name: string): CaseResult {
+  const found = report.results.find((candidate) => candidate.name === name);
+  if (found === undefined) throw new Error(`no case ${name}`);
+  return found;
+}
+
+function outputLines(name: string, file: string): number {
+  const output = result(name).outputs.find((digest) => digest.file === file);
+  if (output === undefined) throw new Error(`case ${name} wrote no ${file}`);
+  return output.lines;
+}
+
+function orders(dataset: string): Order[] {
+  const path = report.datasets.find((candidate) => candidate.name === dataset)!.path;
+  return readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Order);
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('runs every case on the whole dataset and measures a positive rate and peak RSS', () => {
+    expect(report.results.map((r) => r.name)).toEqual(CASES);
+    for (const r of report.results) {
+      expect(r.measurement.records, r.name).toBe(10_000);
+      expect(recordsPerSecond(r), r.name).toBeGreaterThan(0);
+      expect(r.measurement.maxRssBytes, r.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('prints a table row for every case', () => {
+    const table = formatReport(report);
+    for (const name of CASES) expect(table).toContain(`| ${name} `);
+  });
+
+  it('the interpreter writes exactly what the compiled job writes, for every spec', () => {
+    const exact = report.comparisons.filter((c) => c.mode === 'exact');
+    expect(exact.map((c) => `${c.candidate} = ${c.reference}`)).toEqual([
+      'revenue interpreted p1 = revenue compiled p1',
+      'tumbling 1h interpreted = tumbling 1h compiled',
+      'sliding 1h/5m interpreted = sliding 1h/5m compiled',
+      'session 30m interpreted = session 30m compiled',
+      'global count 100 interpreted = global count 100 compiled',
+    ]);
+    for (const comparison of exact) expect(comparison.differing, comparison.candidate).toEqual([]);
+    expect(result('revenue interpreted p1').outputs.map((o) => o.file)).toEqual([
+      'bad_orders.jsonl', 'high_value.jsonl', 'late_orders.jsonl', 'popularity.jsonl', 'revenue.jsonl',
+    ]);
+  });
+
+  it('parallelism 2 writes the same rows as parallelism 1', () => {
+    const parallel = report.comparisons.find((c) => c.candidate === 'revenue compiled p2');
+    expect(parallel?.mode).toBe('sorted');
+    expect(parallel?.differing).toEqual([]);
+  });
+
+  it('writes the rows the dataset implies, so equal outputs are not equally empty', () => {
+    const revenueOrders = orders('revenue');
+    const purchases = revenueOrders.filter((o) => o.event_type === 'purchase' && o.quantity > 0);
+    expect(outputLines('revenue compiled p1', 'high_value.jsonl')).toBe(purchases.filter((o) => o.price * o.quantity > 1000).length);
+    expect(outputLines('revenue compiled p1', 'bad_orders.jsonl')).toBe(0);
+
+    // The windows dataset is out of order by less than the watermark's bound, so no record is late.
+    const windowOrders = orders('windows');
+    const hour = 3_600_000;
+    const slide = 300_000;
+    const tumblingRows = new Set(windowOrders.map((o) => `${o.product_id} ${Math.floor(o.ts / hour)}`));
+    expect(outputLines('tumbling 1h compiled', 'rows.jsonl')).toBe(tumblingRows.size);
+    const slidingRows = new Set<string>();
+    for (const o of windowOrders) {
+      const lastStart = Math.floor(o.ts / slide) * slide;
+      for (let start = lastStart; start > o.ts - hour; start -= slide) slidingRows.add(`${o.product_id} ${start}`);
+    }
+    expect(outputLines('sliding 1h/5m compiled', 'rows.jsonl')).toBe(slidingRows.size);
+    const perProduct = new Map<string, number>();
+    for (const o of windowOrders) perProduct.set(o.product_id, (perProduct.get(o.product_id) ?? 0) + 1);
+    const globalRows = [...perProduct.values()].reduce((total, count) => total + Math.floor(count / 100), 0);
+    expect(outputLines('global count 100 compiled', 'rows.jsonl')).toBe(globalRows);
+  });
+});
