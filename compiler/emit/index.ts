@@ -293,6 +293,11 @@ class Emitter {
         out.block(`merge(into: ${accumulator}, from: ${accumulator}): void`, () => {
           for (const aggregate of step.aggregates) for (const line of mergeStatements(aggregate)) out.line(line);
         }, '},');
+        if (step.window.kind === 'sliding' && step.aggregates.every((aggregate) => unmergeStatements(aggregate) !== undefined)) {
+          out.block(`unmerge(into: ${accumulator}, from: ${accumulator}): void`, () => {
+            for (const aggregate of step.aggregates) for (const line of unmergeStatements(aggregate)!) out.line(line);
+          }, '},');
+        }
         out.block(`result(acc: ${accumulator}, windowStart: number, windowEnd: number): ${output.name}`, () => {
           out.block('return', () => {
             keyFields.forEach((field, i) => {
@@ -810,6 +815,28 @@ function mergeStatements(aggregate: Aggregate): string[] {
     case 'stddev':
     case 'percentile':
       return [`into.${name}.merge(from.${name});`];
+  }
+}
+
+/** How to take a merged accumulator back out, for the aggregates that allow it; undefined for the others. */
+function unmergeStatements(aggregate: Aggregate): string[] | undefined {
+  const name = aggregate.name;
+  switch (aggregate.fn) {
+    case 'count':
+    case 'sum':
+      return [`into.${name} -= from.${name};`];
+    case 'avg':
+      return [`into.${name}_sum -= from.${name}_sum;`, `into.${name}_count -= from.${name}_count;`];
+    case 'count_distinct':
+      return [`into.${name}.unmerge(from.${name});`];
+    case 'min':
+    case 'max':
+    case 'first':
+    case 'last':
+    case 'collect':
+    case 'stddev':
+    case 'percentile':
+      return undefined;
   }
 }
 

@@ -23,6 +23,15 @@ export class DistinctCount<T> {
     for (const [value, count] of other.counts) this.counts.set(value, (this.counts.get(value) ?? 0) + count);
   }
 
+  /** Takes back every occurrence that merging `other` added. */
+  unmerge(other: DistinctCount<T>): void {
+    for (const [value, count] of other.counts) {
+      const left = (this.counts.get(value) ?? 0) - count;
+      if (left <= 0) this.counts.delete(value);
+      else this.counts.set(value, left);
+    }
+  }
+
   value(): number {
     return this.counts.size;
   }

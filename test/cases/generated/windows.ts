@@ -178,6 +178,10 @@ const slidingSpendAggregation: rt.WindowAggregation<string, Order, SlidingSpendA
     into.spend += from.spend;
     into.orders += from.orders;
   },
+  unmerge(into: SlidingSpendAccumulator, from: SlidingSpendAccumulator): void {
+    into.spend -= from.spend;
+    into.orders -= from.orders;
+  },
   result(acc: SlidingSpendAccumulator, windowStart: number, windowEnd: number): SlidingSpend {
     return {
       user_id: acc.key,
