@@ -58,8 +58,19 @@ export function typeToString(type: Type): string {
   }
 }
 
+/** Structural equality: records are the same when their fields are, whatever their names. */
 export function sameType(a: Type, b: Type): boolean {
-  return typeToString(a) === typeToString(b) && (a.kind !== 'record' || b.kind !== 'record' || sameFields(a, b));
+  switch (a.kind) {
+    case 'record':
+      return b.kind === 'record' && sameFields(a, b);
+    case 'list':
+      return b.kind === 'list' && sameType(a.element, b.element);
+    case 'map':
+      return b.kind === 'map' && sameType(a.value, b.value);
+    case 'primitive':
+    case 'null':
+      return typeToString(a) === typeToString(b);
+  }
 }
 
 function sameFields(a: RecordType, b: RecordType): boolean {
