@@ -125,6 +125,13 @@ export interface SourceReader {
   /** Human-readable position for logs and dead letters: `pipelines/data/orders.jsonl:1234`. */
   describePosition(split: number, position: number): string;
   close(): Promise<void>;
+  /**
+   * Only for a source that knows its own watermarks (the in-memory source of `pipec test`, whose cases pin them):
+   * the split's watermark now, -Infinity before the first. When present, it replaces the bounded-out-of-orderness
+   * watermark (and idleness) of every split of this reader until the reader ends; the executor reads it after each
+   * round of polls, so a batch that ends where a watermark is due lets it apply exactly after that record.
+   */
+  watermark?(split: number): number;
 }
 
 export interface SourceBatch {
@@ -153,6 +160,12 @@ export interface SinkConnector<T = unknown> extends SinkWriter<T> {
   close(): Promise<void>;
   /** Records written so far. */
   readonly written: number;
+}
+
+/** Builds the readers of sources and the writers of sinks: the spec's connectors (runtime/connectors) unless a run says otherwise. */
+export interface Connectors {
+  source(definition: SourceDefinition, context: SourceContext): SourceReader;
+  sink(definition: SinkDefinition, context: SinkContext): SinkConnector;
 }
 
 export interface SinkContext {

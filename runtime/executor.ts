@@ -1,7 +1,7 @@
 // Runs a job: opens its sources and sinks, builds its tasks, and drives batches and watermarks through them until the
 // sources end, the record or time limit is reached, or the run is stopped.
 
-import type { DeadLetterRecord, JobDefinition, SinkConnector, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
+import type { Connectors, DeadLetterRecord, JobDefinition, SinkConnector, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
 import { RecordDecoder } from './decode.ts';
 import { JobMetrics } from './metrics.ts';
@@ -28,7 +28,11 @@ export interface RunOptions {
   readonly onProgress?: (progress: RunProgress) => void;
   /** Records per source poll. */
   readonly batchSize?: number;
+  /** Where sources are read from and sinks written to; the spec's connectors by default. `pipec test` passes in-memory ones. */
+  readonly connectors?: Connectors;
 }
+
+const specConnectors: Connectors = { source: createSourceReader, sink: createSinkConnector };
 
 export interface RunProgress {
   readonly elapsedMs: number;
@@ -61,9 +65,10 @@ interface OpenSource {
 export async function runJob(job: JobDefinition, options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const metrics = new JobMetrics();
+  const connectors = options.connectors ?? specConnectors;
   const sinks = new Map<string, SinkConnector>();
   for (const definition of job.sinks) {
-    const sink = createSinkConnector(definition, { taskIndex: 0, parallelism: 1, outputPath: options.outputPath });
+    const sink = connectors.sink(definition, { taskIndex: 0, parallelism: 1, outputPath: options.outputPath });
     await sink.open();
     sinks.set(definition.id, sink);
   }
@@ -88,7 +93,7 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
   for (const task of tasks) {
     const entries = job.build(task);
     for (const definition of job.sources) {
-      const reader = createSourceReader(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd });
+      const reader = connectors.source(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd });
       await reader.open();
       const eventTime = definition.eventTime;
       sources.push({
@@ -199,6 +204,8 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
         if (source.reader.splits.length === 0) continue;
         source.watermarks.markIdleCheck(now);
         if (!source.definition.eventTime) low = Math.min(low, source.ended ? Infinity : now - 1);
+        // A reader that knows its watermarks says them itself, idle or not, until it ends.
+        else if (source.reader.watermark !== undefined && !source.ended) low = Math.min(low, readerWatermark(source.reader));
         // A reader whose every split is idle has nothing to say (Flink's WatermarkStatus.IDLE): the others decide;
         // when all are idle, low stays Infinity and the watermark holds.
         else if (!source.watermarks.isIdle()) low = Math.min(low, source.watermarks.current());
@@ -242,6 +249,13 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
     written,
     stoppedBy,
   };
+}
+
+/** The lowest watermark over a reader's splits, as the reader states them. */
+function readerWatermark(reader: SourceReader): number {
+  let lowest = Infinity;
+  for (const split of reader.splits) lowest = Math.min(lowest, reader.watermark!(split));
+  return lowest;
 }
 
 function totalWritten(sinks: ReadonlyMap<string, SinkConnector>): number {

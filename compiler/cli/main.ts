@@ -1,24 +1,20 @@
-// The pipec command line (DESIGN §3): validate, build, run, graph.
+// The pipec command line (DESIGN §3): validate, build, run, test, graph.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-// The compiler (TypeScript, ajv) and esbuild load on first use: a run of a cached bundle needs neither.
-import type { CompileOptions, CompileResult } from '../index.ts';
-import { PIPEC_ROOT, PIPEC_VERSION } from '../version.ts';
+import { PIPEC_VERSION } from '../version.ts';
 import { loadSpec } from '../load/index.ts';
-import { formatDiagnostics, summarize } from '../diagnostics/format.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { renderGraph, type GraphFormat } from './graph.ts';
+import { bundle, cachedBundle, compile, compileFile, readSpec } from './compiling.ts';
+import { isTestFile, specsOf } from './spec-tests/files.ts';
+import { processIo, relativeToCwd, report, UsageError, type CliIo, type OutputFormat } from './io.ts';
 import type { JobDefinition } from '../../runtime/api.ts';
 import type { RunOptions, RunSummary } from '../../runtime/executor.ts';
 
-type OutputFormat = 'text' | 'json' | 'github';
-
-/** A bad command line: reported in one line, exit code 2. */
-class UsageError extends Error {}
+export type { CliIo } from './io.ts';
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -39,10 +35,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .argument('<spec...>', 'pipeline specs (YAML)')
     .addOption(formatOption())
     .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
-    .action(async (specs: string[], options: { format: OutputFormat; param: Record<string, string> }) => {
-      const results = [];
-      for (const spec of specs) results.push(await compileFile(spec, { params: options.param, verify: true, moduleDir: resolve('generated') }));
-      exitCode = report(io, results.flatMap((result) => result.diagnostics), options.format);
+    .action(async (targets: string[], options: { format: OutputFormat; param: Record<string, string> }) => {
+      exitCode = await validate(io, targets, options);
     });
 
   program
@@ -78,6 +72,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     });
 
   program
+    .command('test')
+    .description("run the spec's test cases (`tests:` in the spec, or <name>.test.yaml beside it); exit 1 when one fails")
+    .argument('<spec...>', 'pipeline specs (YAML); a <name>.test.yaml stands for its spec')
+    .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
+    .option('--parallelism <n>', 'tasks each case runs on; 1 gives `ordered: true` the order of one task', positiveInt('--parallelism'), 1)
+    .option('--max-parallelism <n>', 'key groups', positiveInt('--max-parallelism'), 128)
+    .action(async (targets: string[], options: { param: Record<string, string>; parallelism: number; maxParallelism: number }) => {
+      const { testSpecs } = await import('./test-command.ts');
+      exitCode = await testSpecs(io, targets, options);
+    });
+
+  program
     .command('graph')
     .description('print the pipeline graph')
     .argument('<spec>', 'a pipeline spec (YAML)')
@@ -109,20 +115,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
 }
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  readonly isTerminal: boolean;
-}
-
-const processIo: CliIo = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  get isTerminal() {
-    return Boolean(process.stderr.isTTY);
-  },
-};
-
 // ---- arguments
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
@@ -152,44 +144,31 @@ function nonNegativeNumber(flag: string) {
   };
 }
 
-// ---- compiling files
+// ---- validating and building
 
-function readSpec(spec: string): string {
-  if (!existsSync(spec)) throw new UsageError(`no such spec file: ${spec}`);
-  return readFileSync(spec, 'utf8');
-}
-
-async function compile(text: string, options: CompileOptions): Promise<CompileResult> {
-  const compiler = await import('../index.ts');
-  return compiler.compile(text, options);
-}
-
-async function bundle(input: { modulePath: string; outFile: string }): Promise<void> {
-  const bundler = await import('../bundle/index.ts');
-  await bundler.bundle(input);
-}
-
-function compileFile(spec: string, options: { params: Record<string, string>; verify: boolean; moduleDir: string }): Promise<CompileResult> {
-  return compile(readSpec(spec), { specPath: spec, ...options });
-}
-
-function report(io: CliIo, diagnostics: readonly Diagnostic[], format: OutputFormat): number {
-  if (diagnostics.length > 0) {
-    const text = formatDiagnostics(diagnostics, format);
-    if (format === 'json') io.out(text.endsWith('\n') ? text : `${text}\n`);
-    else io.err(text.endsWith('\n') ? text : `${text}\n`);
-    if (format === 'text') io.err(`${summarize(diagnostics)}\n`);
-  } else if (format === 'json') {
-    io.out('[]\n');
+/**
+ * Validates each spec once, a `<name>.test.yaml` standing for its spec; the test cases of a spec (its `tests:` and
+ * its test file) are checked once the spec itself has no errors, since they name its sources and sinks.
+ */
+async function validate(io: CliIo, targets: readonly string[], options: { format: OutputFormat; param: Record<string, string> }): Promise<number> {
+  const diagnostics: Diagnostic[] = [];
+  for (const spec of specsOf(targets)) {
+    const text = readSpec(spec);
+    const result = await compile(text, { specPath: spec, params: options.param, verify: true, moduleDir: resolve('generated') });
+    diagnostics.push(...result.diagnostics);
+    if (result.output === undefined) continue;
+    const { collectSpecTests, loadTestFile } = await import('./spec-tests/cases.ts');
+    diagnostics.push(...collectSpecTests(loadSpec(text, spec, options.param), loadTestFile(spec)).diagnostics);
   }
-  return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
+  return report(io, diagnostics, options.format);
 }
 
 async function build(io: CliIo, specs: readonly string[], options: { check?: boolean; outDir: string; bundleDir: string; format: OutputFormat }): Promise<number> {
   const moduleDir = resolve(options.outDir);
   let exitCode = 0;
   const diagnostics: Diagnostic[] = [];
-  for (const spec of specs) {
+  // A test file has nothing to build: `pipec build pipelines/*.yaml` passes over `<name>.test.yaml`.
+  for (const spec of specs.filter((spec) => !isTestFile(spec))) {
     const result = await compileFile(spec, { params: {}, verify: true, moduleDir });
     diagnostics.push(...result.diagnostics);
     if (result.output === undefined || result.moduleFile === undefined) {
@@ -216,11 +195,6 @@ async function build(io: CliIo, specs: readonly string[], options: { check?: boo
   }
   const reported = report(io, diagnostics, options.format);
   return Math.max(exitCode, reported);
-}
-
-function relativeToCwd(file: string): string {
-  const cwd = process.cwd() + '/';
-  return file.startsWith(cwd) ? file.slice(cwd.length) : file;
 }
 
 // ---- running
@@ -266,9 +240,10 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
       if ('output' in loadSpec(text, target).params) params.output ??= options.outputPath;
       else outputPath = resolve(options.outputPath);
     }
-    const built = await cachedBundle(io, target, text, params, options.format);
-    if (built === undefined) return 1;
-    bundlePath = built;
+    const built = await cachedBundle(target, text, params);
+    if (built.diagnostics.length > 0) report(io, built.diagnostics, options.format);
+    if (built.bundlePath === undefined) return 1;
+    bundlePath = built.bundlePath;
   }
   // The bundle's source map leads through the generated module to the spec: stack traces name YAML lines.
   process.setSourceMapsEnabled(true);
@@ -309,59 +284,6 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/** Builds a spec into `.pipec/cache/<hash>/`, keyed by the spec, its params and this pipec's sources; reuses a hit. */
-async function cachedBundle(io: CliIo, spec: string, text: string, params: Record<string, string>, format: OutputFormat): Promise<string | undefined> {
-  const hash = createHash('sha256')
-    .update(PIPEC_VERSION)
-    .update('\0')
-    .update(resolve(spec))
-    .update('\0')
-    .update(text)
-    .update('\0')
-    .update(JSON.stringify(Object.entries(params).sort()))
-    .update('\0')
-    .update(sourceFingerprint())
-    .digest('hex')
-    .slice(0, 16);
-  const cacheRoot = resolve('.pipec', 'cache');
-  const directory = join(cacheRoot, hash);
-  const name = basename(spec).replace(/\.ya?ml$/, '');
-  const marker = join(directory, 'bundle.json');
-  if (existsSync(marker)) return join(directory, (JSON.parse(readFileSync(marker, 'utf8')) as { bundle: string }).bundle);
-  const result = await compile(text, { specPath: spec, params, verify: true, moduleDir: join(cacheRoot, 'pending') });
-  if (result.diagnostics.length > 0) report(io, result.diagnostics, format);
-  if (result.output === undefined || result.typed === undefined) return undefined;
-  mkdirSync(directory, { recursive: true });
-  const moduleFile = join(directory, `${result.typed.pipeline.name}.ts`);
-  writeFileSync(moduleFile, result.output.code);
-  writeFileSync(`${moduleFile}.map`, result.output.sourceMap);
-  const bundleName = `${result.typed.pipeline.name}.mjs`;
-  await bundle({ modulePath: moduleFile, outFile: join(directory, bundleName) });
-  writeFileSync(marker, JSON.stringify({ spec: name, bundle: bundleName }));
-  return join(directory, bundleName);
-}
-
-let fingerprint: string | undefined;
-
-/** Sizes and modification times of the compiler's and runtime's sources: a change to pipec invalidates cached bundles. */
-function sourceFingerprint(): string {
-  if (fingerprint !== undefined) return fingerprint;
-  const hash = createHash('sha256');
-  const walk = (directory: string) => {
-    for (const entry of readdirSync(directory, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(directory, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) {
-        const stat = statSync(path);
-        hash.update(`${path}:${stat.size}:${stat.mtimeMs}\n`);
-      }
-    }
-  };
-  walk(join(PIPEC_ROOT, 'compiler'));
-  walk(join(PIPEC_ROOT, 'runtime'));
-  return (fingerprint = hash.digest('hex'));
 }
 
 function formatSummary(name: string, summary: RunSummary): string {

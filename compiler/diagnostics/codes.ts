@@ -49,6 +49,14 @@ export const diagnosticCodes = {
   PC309: { severity: 'error', title: 'unknown aggregate', template: 'unknown aggregate `{name}`: aggregates are count sum avg min max count_distinct first last collect stddev percentile{suggestion}' },
   PC310: { severity: 'error', title: 'TypeScript error', template: '{detail}' },
   PC311: { severity: 'error', title: 'not a timestamp', template: '{where} must be a timestamp or int field, got {type}' },
+
+  // PC5xx: spec tests (`tests:` in a spec, or `<name>.test.yaml` beside it)
+  PC501: { severity: 'error', title: 'unknown source in a test', template: 'test `{test}`: `{name}` is not a source of pipeline `{pipeline}`{suggestion}' },
+  PC502: { severity: 'error', title: 'unknown sink in a test', template: 'test `{test}`: `{name}` is not a sink of pipeline `{pipeline}`{suggestion}' },
+  PC503: { severity: 'error', title: 'watermark past the input', template: 'test `{test}`: a watermark after record {after} of `{source}`, which has {count} input records; `after` is the index (from 0) of one of them' },
+  PC504: { severity: 'error', title: 'watermark of a processing-time source', template: 'test `{test}`: source `{source}` has no `event_time`, so it runs in processing time and takes no watermarks' },
+  PC505: { severity: 'warning', title: 'watermark going back', template: 'test `{test}`: watermark {watermark} of `{source}` is below the earlier {previous}; a watermark never goes back, so this one has no effect' },
+  PC506: { severity: 'error', title: 'duplicate test name', template: 'test `{name}` is defined twice; test names of a pipeline must be unique' },
 } as const satisfies Record<string, DiagnosticDefinition>;
 
 export type DiagnosticCode = keyof typeof diagnosticCodes;
