@@ -161,8 +161,9 @@ class Checker {
         return;
       }
       case 'dedupe': {
-        this.key(step.key, input.type);
-        this.define(step.id, input.type, input.key);
+        // Dedupe partitions by its own key, as key_by does: downstream keyed steps see the dedupe key.
+        const key = this.key(step.key, input.type);
+        if (key) this.define(step.id, input.type, key);
         return;
       }
       case 'validate': {

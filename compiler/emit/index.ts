@@ -387,10 +387,15 @@ class Emitter {
     for (const step of pipeline.steps) {
       if (step.kind === 'window') this.windowOperator(step);
       if (step.kind === 'dedupe') {
+        const stream = this.stream(step.id);
+        const operator = camelCase(step.id);
         out.line();
         out.from(step.at, () => {
-          out.line(`// step ${step.id} (${this.where(step.at)}): drop repeats of a key within ${formatDuration(step.withinMs)}`);
-          out.line(`const ${camelCase(step.id)} = task.register(new rt.DedupeOperator({ id: '${step.id}', withinMs: ${step.withinMs} }));`);
+          out.line(`// step ${step.id} (${this.where(step.at)}): drop repeats of a key within ${formatDuration(step.withinMs)}, in the task that owns the key`);
+          out.line(`const ${operator} = task.register(new rt.DedupeOperator({ id: '${step.id}', withinMs: ${step.withinMs} }));`);
+          out.block(`const ${operator}Input = task.exchange<${this.keyType(stream)}, ${stream.type.name}>('${step.id}', (key, record, time) =>`, () => {
+            out.line(`if (${operator}.isFirst(key, time)) ${this.chainName(step.id)}(key, record, time);`);
+          }, '});');
         });
       }
     }
@@ -479,6 +484,7 @@ class Emitter {
       switch (step.kind) {
         case 'key_by':
         case 'union':
+        case 'dedupe':
           starts.push(step.id);
           break;
         case 'window':
@@ -490,7 +496,6 @@ class Emitter {
         case 'set':
         case 'explode':
         case 'split':
-        case 'dedupe':
         case 'validate':
           break;
         default:
@@ -533,7 +538,7 @@ class Emitter {
   }
 
   private startsChain(step: StepNode): boolean {
-    return step.kind === 'key_by' || step.kind === 'union' || step.kind === 'window';
+    return step.kind === 'key_by' || step.kind === 'union' || step.kind === 'window' || step.kind === 'dedupe';
   }
 
   /** Writes the code that hands `record` (a record of `stream`) to each consumer of `stream`, inline. */
@@ -616,7 +621,7 @@ class Emitter {
       }
       case 'dedupe': {
         out.line(`${head}: dedupe by ${step.key.fields.map((f) => f.value.text).join(', ')}`);
-        out.block(`if (${camelCase(step.id)}.isFirst(${this.keyValue(step.key, record, scope)}, time))`, () => this.consume(step.id, record, keyed));
+        out.line(`${camelCase(step.id)}Input.send(${this.keyValue(step.key, record, scope)}, ${record}, time);`);
         return;
       }
       case 'validate': {

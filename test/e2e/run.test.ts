@@ -178,4 +178,28 @@ sinks:
       expect(Number(row.window_start)).toBeLessThanOrEqual(after);
     }
   });
+
+  it('dedupes across source shards read by different tasks: each key is deduped in the task that owns it', () => {
+    const directory = workspace();
+    writeFileSync(join(directory, 'dedupe.yaml'), `pipeline: dedupe_shards
+sources:
+  orders: { connector: generator, dataset: orders, count: 20000, shards: 4, event_time: { field: ts } }
+steps:
+  - id: first_per_user
+    from: orders
+    dedupe: { key: user_id, within: 1000d }
+sinks:
+  all: { from: orders, connector: file, path: all.jsonl }
+  unique: { from: first_per_user, connector: file, path: unique.jsonl }
+`);
+    const result = pipec(['run', 'dedupe.yaml', '--parallelism', '4', '--output-path', directory], { cwd: directory });
+    expect(result.status).toBe(0);
+    const all = lines(join(directory, 'all.jsonl'));
+    const unique = lines(join(directory, 'unique.jsonl'));
+    expect(all).toHaveLength(20000);
+    // Within 1000 days every user is one key kept once, whatever order the shards arrive in.
+    const users = new Set(all.map((row) => row.user_id));
+    expect(unique).toHaveLength(users.size);
+    expect(new Set(unique.map((row) => row.user_id)).size).toBe(users.size);
+  });
 });

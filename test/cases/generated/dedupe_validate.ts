@@ -68,36 +68,42 @@ export default rt.defineJob({
     const bad = task.sink<Rejected>('bad');
     const dead = task.sink<DeadLetter>('dead');
 
-    // step unique_events (test/cases/generated/dedupe_validate.yaml:13): drop repeats of a key within 10m
+    // step unique_events (test/cases/generated/dedupe_validate.yaml:13): drop repeats of a key within 10m, in the task that owns the key
     const uniqueEvents = task.register(new rt.DedupeOperator({ id: 'unique_events', withinMs: 600000 }));
+    const uniqueEventsInput = task.exchange<string, Event>('unique_events', (key, record, time) => {
+      if (uniqueEvents.isFirst(key, time)) onUniqueEvents(key, record, time);
+    });
 
-    // chain events → unique_events → checked → good (sink) → bad (sink)
+    // chain events → unique_events
     function onEvents(events: Event, time: number): void {
       // step unique_events (test/cases/generated/dedupe_validate.yaml:13): dedupe by event_id
-      if (uniqueEvents.isFirst(events.event_id, time)) {
-        // step checked (test/cases/generated/dedupe_validate.yaml:16): validate positive_amount, known_country
-        let checkedFailed: string[] | undefined;
-        if (!(events.amount > 0)) (checkedFailed ??= []).push('positive_amount');
-        if (!(events.country != null)) (checkedFailed ??= []).push('known_country');
-        if (checkedFailed === undefined) {
-          good.write(events);
-        } else {
-          const rejected: Rejected = {
-            event_id: events.event_id,
-            user_id: events.user_id,
-            amount: events.amount,
-            country: events.country,
-            ts: events.ts,
-            failed_rules: checkedFailed,
-          };
-          bad.write(rejected);
-        }
-      }
+      uniqueEventsInput.send(events.event_id, events, time);
     }
 
     // chain unreadable → dead (sink)
     function onUnreadable(unreadable: DeadLetter, time: number): void {
       dead.write(unreadable);
+    }
+
+    // chain unique_events → checked → good (sink) → bad (sink)
+    function onUniqueEvents(key: string, uniqueEvents: Event, time: number): void {
+      // step checked (test/cases/generated/dedupe_validate.yaml:16): validate positive_amount, known_country
+      let checkedFailed: string[] | undefined;
+      if (!(uniqueEvents.amount > 0)) (checkedFailed ??= []).push('positive_amount');
+      if (!(uniqueEvents.country != null)) (checkedFailed ??= []).push('known_country');
+      if (checkedFailed === undefined) {
+        good.write(uniqueEvents);
+      } else {
+        const rejected: Rejected = {
+          event_id: uniqueEvents.event_id,
+          user_id: uniqueEvents.user_id,
+          amount: uniqueEvents.amount,
+          country: uniqueEvents.country,
+          ts: uniqueEvents.ts,
+          failed_rules: checkedFailed,
+        };
+        bad.write(rejected);
+      }
     }
 
     return {
