@@ -179,10 +179,17 @@ const revenueSlidingAggregation: rt.WindowAggregation<string, Order, RevenueSlid
     into.avg_order_value_count += from.avg_order_value_count;
   },
   unmerge(into: RevenueSlidingAccumulator, from: RevenueSlidingAccumulator): void {
-    into.revenue -= from.revenue;
     into.orders -= from.orders;
-    into.avg_order_value_sum -= from.avg_order_value_sum;
-    into.avg_order_value_count -= from.avg_order_value_count;
+  },
+  clearUnmergeable(acc: RevenueSlidingAccumulator): void {
+    acc.revenue = 0;
+    acc.avg_order_value_sum = 0;
+    acc.avg_order_value_count = 0;
+  },
+  mergeUnmergeable(into: RevenueSlidingAccumulator, from: RevenueSlidingAccumulator): void {
+    into.revenue += from.revenue;
+    into.avg_order_value_sum += from.avg_order_value_sum;
+    into.avg_order_value_count += from.avg_order_value_count;
   },
   result(acc: RevenueSlidingAccumulator, windowStart: number, windowEnd: number): RevenueSliding {
     return {

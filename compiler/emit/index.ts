@@ -293,9 +293,20 @@ class Emitter {
         out.block(`merge(into: ${accumulator}, from: ${accumulator}): void`, () => {
           for (const aggregate of step.aggregates) for (const line of mergeStatements(aggregate)) out.line(line);
         }, '},');
-        if (step.window.kind === 'sliding' && step.aggregates.every((aggregate) => unmergeStatements(aggregate) !== undefined)) {
+        // A sliding window carries one accumulator per key from window to window when some aggregate can be taken
+        // back exactly; the others are merged again from the window's panes (see WindowAggregation).
+        const exact = (aggregate: Aggregate) => unmergeStatements(aggregate, argType(aggregate).type) !== undefined;
+        if (step.window.kind === 'sliding' && step.aggregates.some(exact)) {
           out.block(`unmerge(into: ${accumulator}, from: ${accumulator}): void`, () => {
-            for (const aggregate of step.aggregates) for (const line of unmergeStatements(aggregate)!) out.line(line);
+            for (const aggregate of step.aggregates.filter(exact)) for (const line of unmergeStatements(aggregate, argType(aggregate).type)!) out.line(line);
+          }, '},');
+          out.block(`clearUnmergeable(acc: ${accumulator}): void`, () => {
+            for (const aggregate of step.aggregates.filter((aggregate) => !exact(aggregate))) {
+              for (const [name, , initial] of accumulatorFields(aggregate, '', '')) out.line(`acc.${name} = ${initial};`);
+            }
+          }, '},');
+          out.block(`mergeUnmergeable(into: ${accumulator}, from: ${accumulator}): void`, () => {
+            for (const aggregate of step.aggregates.filter((aggregate) => !exact(aggregate))) for (const line of mergeStatements(aggregate)) out.line(line);
           }, '},');
         }
         out.block(`result(acc: ${accumulator}, windowStart: number, windowEnd: number): ${output.name}`, () => {
@@ -823,17 +834,18 @@ function mergeStatements(aggregate: Aggregate): string[] {
   }
 }
 
-/** How to take a merged accumulator back out, for the aggregates that allow it; undefined for the others. */
-function unmergeStatements(aggregate: Aggregate): string[] | undefined {
+/** How to take a merged accumulator back out exactly, for the aggregates that allow it; undefined for the others. */
+function unmergeStatements(aggregate: Aggregate, outputType: Type): string[] | undefined {
   const name = aggregate.name;
   switch (aggregate.fn) {
     case 'count':
-    case 'sum':
       return [`into.${name} -= from.${name};`];
-    case 'avg':
-      return [`into.${name}_sum -= from.${name}_sum;`, `into.${name}_count -= from.${name}_count;`];
+    case 'sum':
+      // Integers subtract exactly; float sums would drift in their last bits, so they are merged again instead.
+      return outputType.kind === 'primitive' && outputType.name === 'int' ? [`into.${name} -= from.${name};`] : undefined;
     case 'count_distinct':
       return [`into.${name}.unmerge(from.${name});`];
+    case 'avg':
     case 'min':
     case 'max':
     case 'first':

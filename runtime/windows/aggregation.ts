@@ -8,14 +8,19 @@ import type { Key } from '../api.ts';
  * merge); `result` makes the output row of a window [windowStart, windowEnd). `result` must not hand out mutable
  * parts of the accumulator: a window can fire again after late records.
  *
- * `unmerge` takes out of `into` what merging `from` put in. The generator writes it only when every aggregate of
- * the step can be taken back (count, sum, avg, count_distinct); a sliding window then keeps one running
- * accumulator per key, adding the newest pane and taking out the oldest, instead of merging every pane per window.
+ * A sliding window keeps one running accumulator per key when the generator writes the optional three: `unmerge`
+ * takes out of `into` what merging `from` put in, for the aggregates that can be taken back exactly (count,
+ * count_distinct, sum of ints); `clearUnmergeable` resets the other aggregates and `mergeUnmergeable` merges only
+ * those. A window then costs a merge of its newest pane and an unmerge of the pane that left, for the exact
+ * aggregates, while the others (float sums, min, max, …) are merged again from the window's panes in order, so
+ * every result equals that of merging all panes, to the bit.
  */
 export interface WindowAggregation<K extends Key, In, Acc, Out> {
   create(key: K): Acc;
   add(acc: Acc, record: In, time: number): void;
   merge(into: Acc, from: Acc): void;
   unmerge?(into: Acc, from: Acc): void;
+  clearUnmergeable?(acc: Acc): void;
+  mergeUnmergeable?(into: Acc, from: Acc): void;
   result(acc: Acc, windowStart: number, windowEnd: number): Out;
 }

@@ -21,13 +21,40 @@ interface Pane<K extends Key, Acc> {
 }
 
 /**
+ * A key's accumulator carried from one window to the next (only when the aggregation can unmerge). Between firings
+ * it holds the key's records in [start, start + size - slide): the part of window `start` that the window before it
+ * also covered; firing window `start` merges the newest panes into it, and after the row is out unmerges the panes
+ * that the next window leaves behind. It is kept only while that part holds records of the key, so window `start`
+ * has a pane and is the next window to fire: a key's running accumulator is always for the next window.
+ */
+interface RunningWindow<K extends Key, Acc> {
+  readonly key: K;
+  acc: Acc;
+  /** The window this accumulator becomes when it fires next. */
+  start: number;
+  /** The window whose firing visited the key last: a firing handles a key on its first visit only. */
+  visited: number;
+  /** During a firing, the first pane to merge: the window's start when new, its newest panes when carried on. */
+  mergeFrom: number;
+  /** During a firing, the last pane of the window that holds records of the key. */
+  lastPane: number;
+}
+
+/**
  * Sliding windows [start, start + size) for every start = offset + k·slide, so a record belongs to size/slide
  * windows (Flink's SlidingEventTimeWindows). A record is aggregated once, into its pane (a slice of gcd(size, slide)
  * ms); when a window fires, each key's row is made by merging that key's panes in time order into an accumulator
- * created for the key. Firing, lateness and freeing are the tumbling window's, per
- * window: a window fires when the watermark reaches end - 1; a record is late when every window containing it is
- * past end - 1 + allowed lateness; a record that updates windows that already fired (and are not past lateness)
- * emits each of those windows' updated rows, oldest first. A pane is freed with the last window containing it.
+ * created for the key. When the aggregation can unmerge (and windows overlap), a key keeps one running accumulator
+ * instead: a window that follows the key's previous window takes it, merges the newest panes and, once its row is
+ * out, unmerges the panes the next window no longer covers: a merge and an unmerge per key and window, however
+ * many panes it spans. A key's first window, or its first after a window without its records, is merged from every
+ * pane as before; a late record that lands in what the running accumulator holds is added to it as well as to its
+ * pane. Either way the rows are the same (floating-point sums up to their last bits).
+ *
+ * Firing, lateness and freeing are the tumbling window's, per window: a window fires when the watermark reaches
+ * end - 1; a record is late when every window containing it is past end - 1 + allowed lateness; a record that
+ * updates windows that already fired (and are not past lateness) emits each of those windows' updated rows, oldest
+ * first. A pane is freed with the last window containing it.
  * Windows due on the same watermark fire by end; within a window keys come in the order of their first pane.
  * With slide > size the windows leave gaps, and a record in a gap belongs to no window (Flink drops it too).
  */
@@ -43,6 +70,12 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
   private readonly timers = new TimerService();
   private recent: Pane<K, Acc> | undefined;
   private watermark = -Infinity;
+  /** Whether windows are kept as running accumulators: the aggregation can unmerge, and windows overlap. */
+  private readonly carriesWindows: boolean;
+  /** Per key, its running accumulator while its next window holds records of it. */
+  private readonly running = new Map<K, RunningWindow<K, Acc>>();
+  /** The keys of the window firing now, in the order of their first pane; reused from one firing to the next. */
+  private readonly firing: RunningWindow<K, Acc>[] = [];
 
   constructor(private readonly options: SlidingWindowOptions<K, In, Acc, Out>) {
     requirePositiveDuration('sizeMs', options.sizeMs);
@@ -55,11 +88,17 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     this.offsetMs = options.offsetMs;
     this.paneMs = greatestCommonDivisor(options.sizeMs, options.slideMs);
     this.allowedLatenessMs = options.allowedLatenessMs;
+    this.carriesWindows = options.aggregation.unmerge !== undefined && options.slideMs < options.sizeMs;
   }
 
   /** Panes holding state (for tests and state-size metrics). */
   get openPanes(): number {
     return this.panes.size;
+  }
+
+  /** Keys holding a running accumulator (for tests and state-size metrics); always 0 without `unmerge`. */
+  get runningAccumulators(): number {
+    return this.running.size;
   }
 
   process(key: K, record: In, time: number): void {
@@ -86,7 +125,10 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       pane.accumulators.set(key, acc);
     }
     aggregation.add(acc, record, time);
-    if (pane.earliestFiring <= this.watermark) this.updateFiredWindows(key, pane.start);
+    if (pane.earliestFiring <= this.watermark) {
+      if (this.carriesWindows) this.addToRunning(key, record, time, paneStart);
+      this.updateFiredWindows(key, paneStart);
+    }
   }
 
   onWatermark(watermark: number): void {
@@ -127,8 +169,13 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     return pane;
   }
 
-  /** Emits every key's row of the window starting at `start`. */
   private fire(start: number): void {
+    if (this.carriesWindows) this.fireRunning(start);
+    else this.fireMerging(start);
+  }
+
+  /** Emits every key's row of the window starting at `start`, each merged from all of the key's panes. */
+  private fireMerging(start: number): void {
     const { aggregation, emit } = this.options;
     const end = start + this.sizeMs;
     const windowAccumulators = new Map<K, Acc>();
@@ -145,6 +192,70 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       }
     }
     for (const [key, acc] of windowAccumulators) emit(key, aggregation.result(acc, start, end), end - 1);
+  }
+
+  /**
+   * Emits every key's row of the window starting at `start` from running accumulators. Every pane of the window is
+   * visited, for the order of keys (that of their first pane, as when merging) and to see which keys still have
+   * records in the next window; only the newest panes are merged into a carried accumulator.
+   */
+  private fireRunning(start: number): void {
+    const { aggregation, emit } = this.options;
+    const end = start + this.sizeMs;
+    const nextStart = start + this.slideMs;
+    // The panes this window covers and the previous one did not.
+    const newest = end - this.slideMs;
+    const firing = this.firing;
+    for (let paneStart = start; paneStart < end; paneStart += this.paneMs) {
+      const pane = this.panes.get(paneStart);
+      if (pane === undefined) continue;
+      // forEach (a closure per pane and firing, not per record): half the time of for…of over entries, profiled.
+      pane.accumulators.forEach((paneAcc, key) => {
+        let running = this.running.get(key);
+        if (running === undefined) {
+          // The previous window held no records of the key (or it is the key's first): merge every pane.
+          running = { key, acc: aggregation.create(key), start, visited: start, mergeFrom: start, lastPane: paneStart };
+          this.running.set(key, running);
+          firing.push(running);
+        } else if (running.visited !== start) {
+          // Carried from the previous window, which fired just before this one (running.start === start). The
+          // aggregates that cannot be unmerged start again and are merged from every pane of the window, in order.
+          running.visited = start;
+          running.mergeFrom = newest;
+          aggregation.clearUnmergeable?.(running.acc);
+          firing.push(running);
+        }
+        if (paneStart >= running.mergeFrom) aggregation.merge(running.acc, paneAcc);
+        else aggregation.mergeUnmergeable?.(running.acc, paneAcc);
+        running.lastPane = paneStart;
+      });
+    }
+    for (const running of firing) {
+      emit(running.key, aggregation.result(running.acc, start, end), end - 1);
+      if (running.lastPane < nextStart) this.running.delete(running.key);
+      else running.start = nextStart;
+    }
+    firing.length = 0;
+    // Take out the panes the next window leaves behind, while they still exist: with lateness below the slide they
+    // are freed right after this firing.
+    for (let paneStart = start; paneStart < nextStart; paneStart += this.paneMs) {
+      const pane = this.panes.get(paneStart);
+      if (pane === undefined) continue;
+      pane.accumulators.forEach((paneAcc, key) => {
+        const running = this.running.get(key);
+        if (running !== undefined) aggregation.unmerge!(running.acc, paneAcc);
+      });
+    }
+  }
+
+  /**
+   * A record of `key` landed in a pane of a window that already fired: if the key's running accumulator holds that
+   * pane, the record goes into it too (the pane's accumulator, which will be unmerged from it, has it already).
+   */
+  private addToRunning(key: K, record: In, time: number, paneStart: number): void {
+    const running = this.running.get(key);
+    if (running === undefined || paneStart < running.start || paneStart >= running.start + this.sizeMs - this.slideMs) return;
+    this.options.aggregation.add(running.acc, record, time);
   }
 
   /** A record of `key` landed in a pane of windows the watermark already passed: emit each live one's updated row. */

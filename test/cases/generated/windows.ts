@@ -179,8 +179,13 @@ const slidingSpendAggregation: rt.WindowAggregation<string, Order, SlidingSpendA
     into.orders += from.orders;
   },
   unmerge(into: SlidingSpendAccumulator, from: SlidingSpendAccumulator): void {
-    into.spend -= from.spend;
     into.orders -= from.orders;
+  },
+  clearUnmergeable(acc: SlidingSpendAccumulator): void {
+    acc.spend = 0;
+  },
+  mergeUnmergeable(into: SlidingSpendAccumulator, from: SlidingSpendAccumulator): void {
+    into.spend += from.spend;
   },
   result(acc: SlidingSpendAccumulator, windowStart: number, windowEnd: number): SlidingSpend {
     return {
