@@ -253,15 +253,15 @@ class SplitStep implements Consumer {
   }
 }
 
+/** Dedupe partitions by its key, as the compiled job does: records reach the task that owns the key, then its operator. */
 class DedupeStep implements Consumer {
   constructor(
     private readonly key: KeyOf,
-    private readonly operator: rt.DedupeOperator,
-    private readonly output: Stream,
+    private readonly exchange: rt.ExchangeSender<Key, Row>,
   ) {}
 
-  process(record: Row, key: Key, time: number): void {
-    if (this.operator.isFirst(this.key.evaluate(record), time)) this.output.process(record, key, time);
+  process(record: Row, _key: Key, time: number): void {
+    this.exchange.send(this.key.evaluate(record), record, time);
   }
 }
 
@@ -588,7 +588,10 @@ class JobBuilder {
         );
       case 'dedupe': {
         const operator = this.task.register(new rt.DedupeOperator({ id: step.id, withinMs: step.withinMs }));
-        return new DedupeStep(new KeyOf(step.key, scope), operator, output);
+        const exchange = this.task.exchange<Key, Row>(step.id, (key, record, time) => {
+          if (operator.isFirst(key, time)) output.process(record, key, time);
+        });
+        return new DedupeStep(new KeyOf(step.key, scope), exchange);
       }
       case 'validate':
         return new ValidateStep(
