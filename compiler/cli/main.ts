@@ -110,7 +110,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.err(`pipec: ${error.message}\n`);
       return 2;
     }
-    io.err(`pipec: ${(error as Error).stack ?? String(error)}\n`);
+    // A failing run (a missing input, an unwritable output) says what failed in one line; the stack, for
+    // reporting a bug, with PIPEC_DEBUG=1.
+    const failure = error as Error;
+    io.err(process.env.PIPEC_DEBUG ? `pipec: ${failure.stack ?? String(failure)}\n` : `pipec: ${failure.message ?? String(failure)} (PIPEC_DEBUG=1 shows where)\n`);
     return 1;
   }
 }

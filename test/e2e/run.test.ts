@@ -202,4 +202,19 @@ sinks:
     expect(unique).toHaveLength(users.size);
     expect(new Set(unique.map((row) => row.user_id)).size).toBe(users.size);
   });
+
+  it('reports a missing input file in one line and exits 1', () => {
+    const directory = workspace();
+    writeFileSync(join(directory, 'missing.yaml'), `pipeline: missing
+types:
+  Row: { id: string }
+sources:
+  rows: { connector: file, path: nowhere.jsonl, type: Row }
+sinks:
+  out: { from: rows, connector: file, path: out.jsonl }
+`);
+    const result = pipec(['run', 'missing.yaml'], { cwd: directory });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^pipec: file source: cannot open 'nowhere\.jsonl' .*no such file \(PIPEC_DEBUG=1 shows where\)$/)]);
+  });
 });
