@@ -1,5 +1,7 @@
 // Keys and key groups: a key's hash picks its key group (hash mod max parallelism); a task owns a range of key groups.
 
+import { mix32 } from './hash.ts';
+
 /** The key of several key fields, as one string (its parts are read back with keyPart). */
 export function compositeKey(...parts: readonly (string | number | boolean | null)[]): string {
   return JSON.stringify(parts);
@@ -27,12 +29,7 @@ export function hashKey(key: string | number | boolean): number {
     }
     h ^= key.length;
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(h);
 }
 
 export function keyGroupOf(key: string | number | boolean, maxParallelism: number): number {

@@ -5,7 +5,8 @@
 // every seed: two generator sources with different seeds still describe the same shop, so joins between datasets
 // (orders with users, payments with users) line up.
 
-import { Random, hash3, mix32, unit } from './random.ts';
+import { mix32 } from '../../hash.ts';
+import { Random, hash3, unit } from './random.ts';
 
 export { type Dataset, datasetNames, isDataset, datasetTypes } from './schema.ts';
 import type { Dataset } from './schema.ts';

@@ -3,17 +3,9 @@
 // Only 32-bit integer operations and exact divisions by powers of two are used (no Math.random, Math.exp or
 // Math.pow), so the same seed gives the same numbers bit for bit on every machine and every JavaScript engine.
 
-const TWO_TO_THE_32 = 4294967296;
+import { mix32 } from '../../hash.ts';
 
-/** murmur3's finalizer: a bijection on 32-bit words that spreads every input bit over the output. */
-export function mix32(value: number): number {
-  value ^= value >>> 16;
-  value = Math.imul(value, 0x85ebca6b);
-  value ^= value >>> 13;
-  value = Math.imul(value, 0xc2b2ae35);
-  value ^= value >>> 16;
-  return value >>> 0;
-}
+const TWO_TO_THE_32 = 4294967296;
 
 /** A 32-bit word standing for a seed, which may be any safe integer (negative or above 2^32). */
 export function seedWord(seed: number): number {

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceBatch, SourceReader } from '../../../runtime/api.ts';
 import { type Dataset, datasetNames, datasetTypes } from '../../../runtime/connectors/generator/datasets.ts';
-import { Random, mix32 } from '../../../runtime/connectors/generator/random.ts';
+import { mix32 } from '../../../runtime/hash.ts';
+import { Random } from '../../../runtime/connectors/generator/random.ts';
 import { createGeneratorReader } from '../../../runtime/connectors/generator/source.ts';
 
 type Row = Record<string, unknown>;
