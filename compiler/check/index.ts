@@ -5,6 +5,7 @@ import { specOffset, type SpecExpr } from '../ir/expr.ts';
 import type { Aggregate, KeySpec, Pipeline, StepNode, StreamInfo, TypedKey, TypedPipeline } from '../ir/pipeline.ts';
 import { FLOAT, INT, STRING, TIMESTAMP, fieldOf, isNumeric, isPrimitive, sameType, typeToString, type Field, type RecordType, type Type } from '../ir/types.ts';
 import { checkExpression } from './expression.ts';
+import { pascalCase } from '../ir/names.ts';
 
 export interface CheckResult {
   readonly typed: TypedPipeline | undefined;
@@ -28,11 +29,6 @@ export function check(pipeline: Pipeline): CheckResult {
   checker.run();
   const failed = checker.diagnostics.some((d) => d.severity === 'error');
   return { typed: failed ? undefined : { pipeline, streams: checker.streams }, diagnostics: checker.diagnostics };
-}
-
-/** `revenue_by_category` → `RevenueByCategory`: the name of a step's output record type. */
-export function typeNameOf(id: string): string {
-  return id.replace(/(^|[_.-])([a-z0-9])/g, (_, __, letter: string) => letter.toUpperCase());
 }
 
 class Checker {
@@ -90,7 +86,7 @@ class Checker {
     const input = this.input(step);
     // An input whose type is unknown was already reported; its consumers are not checked again.
     if (input === undefined) return;
-    const own = (fields: readonly Field[]): RecordType => ({ kind: 'record', name: typeNameOf(step.id), fields });
+    const own = (fields: readonly Field[]): RecordType => ({ kind: 'record', name: pascalCase(step.id), fields });
     switch (step.kind) {
       case 'filter': {
         this.condition(step.condition, input.type, `the filter of step \`${step.id}\``);
@@ -132,7 +128,9 @@ class Checker {
         this.define(step.id, own(input.type.fields.map((f) => (f === field ? { name: f.name, type: element, optional: false } : f))), input.key);
         return;
       }
-      case 'key_by': {
+      case 'key_by':
+      case 'dedupe': {
+        // Dedupe partitions by its own key, as key_by does: downstream keyed steps see that key.
         const key = this.key(step.key, input.type);
         if (key) this.define(step.id, input.type, key);
         return;
@@ -160,18 +158,12 @@ class Checker {
         }
         return;
       }
-      case 'dedupe': {
-        // Dedupe partitions by its own key, as key_by does: downstream keyed steps see the dedupe key.
-        const key = this.key(step.key, input.type);
-        if (key) this.define(step.id, input.type, key);
-        return;
-      }
       case 'validate': {
         for (const rule of step.rules) this.condition(rule.value, input.type, `rule \`${rule.name}\` of step \`${step.id}\``);
         this.define(step.id, input.type, input.key);
         this.define(step.invalidOutput, {
           kind: 'record',
-          name: typeNameOf(step.invalidOutput),
+          name: pascalCase(step.invalidOutput),
           fields: [...input.type.fields, { name: 'failed_rules', type: { kind: 'list', element: STRING }, optional: false }],
         }, input.key);
         return;

@@ -7,6 +7,7 @@ import type { Aggregate, KeySpec, SinkNode, SourceNode, StepNode, StreamInfo, Ty
 import type { RecordType, Type } from '../ir/types.ts';
 import { printExpression, quote } from './expression.ts';
 import { CodeWriter } from './writer.ts';
+import { camelCase, pascalCase } from '../ir/names.ts';
 import { sourceMap } from './sourcemap.ts';
 
 export interface EmitOptions {
@@ -49,13 +50,6 @@ export function emit(typed: TypedPipeline, options: EmitOptions): EmitResult {
     expressions: emitter.spans(),
   };
 }
-
-/** `by_category` → `byCategory`; `step.branch` → `stepBranch`. */
-export function camelCase(id: string): string {
-  return id.replace(/[_.-]+([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
-}
-
-const pascalCase = (id: string): string => camelCase(id).replace(/^./, (letter) => letter.toUpperCase());
 
 /** A consumer of a stream: a step reading it, or a sink. */
 type Consumer = { readonly kind: 'step'; readonly step: StepNode } | { readonly kind: 'sink'; readonly sink: SinkNode };

@@ -11,7 +11,7 @@ import type {
 import type { Field, RecordType, Type } from '../ir/types.ts';
 import { datasetTypes } from '../../runtime/connectors/generator/schema.ts';
 import { parseAggregateCall, parseExpression, parseTypeString } from './expression.ts';
-import { OPERATOR_KEYS, type KeyBy, type Scalar, type SpecDocument, type SpecSource, type SpecStep, type SpecWindow } from './spec.ts';
+import { OPERATOR_KEYS, type KeyBy, type Scalar, type SpecDocument, type SpecSink, type SpecSource, type SpecStep, type SpecWindow } from './spec.ts';
 
 export interface ResolveResult {
   /** The graph, with the steps that had errors left out, so that later phases still report what they find. */
@@ -124,10 +124,13 @@ class Resolver {
   }
 
   private namedExpressions(entries: Readonly<Record<string, Scalar>>, path: Path): NamedExpr[] {
-    return Object.entries(entries).flatMap(([name, value]) => {
-      const spec = this.expression(value, [...path, name]);
-      return spec ? [{ name, value: spec }] : [];
-    });
+    return Object.entries(entries).flatMap(([name, value]) => this.namedExpression(name, value, [...path, name]));
+  }
+
+  /** The expression at `path` named `name`, or nothing when it has errors (they are reported). */
+  private namedExpression(name: string, value: Scalar, path: Path): NamedExpr[] {
+    const spec = this.expression(value, path);
+    return spec ? [{ name, value: spec }] : [];
   }
 
   // ---- types
@@ -235,15 +238,14 @@ class Resolver {
     };
   }
 
-  private resolveSink(id: string, sink: SpecSource | { from: string; connector: string; [key: string]: unknown }): SinkNode {
+  private resolveSink(id: string, sink: SpecSink): SinkNode {
     const path = ['sinks', id];
     this.define(id, path, false);
-    const spec = sink as unknown as { from: string; connector: SinkNode['connector']; [key: string]: unknown };
-    if (spec.connector === 'kafka' || spec.connector === 'postgres') {
-      this.report('PC208', [...path, 'connector'], { feature: `the \`${spec.connector}\` sink` });
+    if (sink.connector === 'kafka' || sink.connector === 'postgres') {
+      this.report('PC208', [...path, 'connector'], { feature: `the \`${sink.connector}\` sink` });
     }
-    const options = this.connectorOptions(spec, path);
-    return { id, from: { name: spec.from, at: this.at([...path, 'from']) }, connector: spec.connector, options, at: this.at(path, 'key') };
+    const options = this.connectorOptions(sink, path);
+    return { id, from: { name: sink.from, at: this.at([...path, 'from']) }, connector: sink.connector, options, at: this.at(path, 'key') };
   }
 
   /**
@@ -336,22 +338,14 @@ class Resolver {
     }
   }
 
+  /** A key: one field, a list of fields (each an expression naming itself), or named expressions. */
   private keySpec(key: KeyBy, path: Path, stepId: string): KeySpec {
-    const entries: Record<string, Scalar> =
-      typeof key === 'string'
-        ? { [key]: key }
-        : Array.isArray(key)
-          ? Object.fromEntries((key as readonly string[]).map((field) => [field, field]))
-          : (key as Readonly<Record<string, Scalar>>);
     const fields =
       typeof key === 'string'
-        ? [this.expression(key, path)].flatMap((value) => (value ? [{ name: key, value }] : []))
+        ? this.namedExpression(key, key, path)
         : Array.isArray(key)
-          ? (key as readonly string[]).flatMap((field, i) => {
-              const value = this.expression(field, [...path, i]);
-              return value ? [{ name: field, value }] : [];
-            })
-          : this.namedExpressions(entries, path);
+          ? (key as readonly string[]).flatMap((field, i) => this.namedExpression(field, field, [...path, i]))
+          : this.namedExpressions(key as Readonly<Record<string, Scalar>>, path);
     return { fields, stepId };
   }
 
