@@ -9,6 +9,14 @@ export interface JobDefinition {
   readonly pipecVersion: string;
   readonly sources: readonly SourceDefinition[];
   readonly sinks: readonly SinkDefinition[];
+  /** `checkpoints:` of the spec; absent when the spec takes none (then `--checkpoint-dir` turns them on with the defaults). */
+  readonly checkpoints?: CheckpointSettings;
+  /** `state:` of the spec. */
+  readonly state: StateSettings;
+  /** `restart:` of the spec; absent = the run fails on the first error. */
+  readonly restart?: RestartSettings;
+  /** The state schema of every stateful step, by uid: what a checkpoint must match to be restored (compiler/state). */
+  readonly stateSchema: StateSchema;
   /** Creates this task's operators and sinks and returns the entry points of the source chains. Called once per task. */
   build(task: Task): JobEntries;
 }
@@ -35,6 +43,42 @@ export interface SinkDefinition {
   readonly id: string;
   readonly connector: 'file' | 'stdout';
   readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface CheckpointSettings {
+  readonly intervalMs: number;
+  readonly mode: 'exactly_once' | 'at_least_once';
+  /** Completed checkpoints kept; older ones are deleted. */
+  readonly retain: number;
+}
+
+export interface StateSettings {
+  readonly backend: 'memory' | 'rocksdb';
+}
+
+export interface RestartSettings {
+  readonly attempts: number;
+  readonly delayMs: number;
+}
+
+/**
+ * The state schema of a job: per stateful step uid, what its checkpoint rows hold. Written by the compiler next to
+ * the generated code (generated/<pipeline>.state.json) and into every checkpoint; two schemas are compared by
+ * runtime/state/schema.ts.
+ */
+export type StateSchema = Readonly<Record<string, StepStateSchema>>;
+
+export interface StepStateSchema {
+  /** The step id (the uid defaults to it). */
+  readonly step: string;
+  /** What the step keeps: `tumbling`, `sliding`, `session`, `global` (window kinds) or `dedupe`. */
+  readonly operator: string;
+  /** The key's type, as the spec writes types (`string`, `int`, or a composite key's `[string,int]`). */
+  readonly key: string;
+  /** Per aggregate field of a window step, its function and argument type (`sum(float)`); empty for dedupe. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Aggregate fields whose state a restore drops (they start empty): the step's `migrate: { reset: [...] }`. */
+  readonly reset?: readonly string[];
 }
 
 /** A raw record as a source read it: a parsed JSON value (json lines, generator) or a CSV row keyed by header. */
@@ -102,6 +146,39 @@ export interface Operator {
   onWatermark(watermark: number): void;
   /** Processing time advanced (for processing-time windows and triggers). */
   onProcessingTime?(now: number): void;
+  /** Present on operators with keyed state: their part in checkpoints. */
+  readonly state?: OperatorState;
+}
+
+/** A window or key's namespace within a step's keyed state: a window start, a pane start, a session's start. */
+export type StateNamespace = number | string;
+
+/**
+ * An operator's keyed state in checkpoints (Flink's snapshotState / initializeState). State is made of rows, one
+ * per (key, namespace), each a plain JSON value; the checkpoint files a row under the key's key group, so a
+ * checkpoint restores at any parallelism: each task takes back the rows of the key groups it owns.
+ */
+export interface OperatorState {
+  /** The step's state id: its `uid`, else its step id. */
+  readonly uid: string;
+  /**
+   * Writes the operator's rows: with `full`, every row; otherwise only rows changed since the previous snapshot,
+   * and a delete for every row that went away since. Afterwards every row counts as unchanged. Called between
+   * batches, never during one.
+   */
+  snapshot(out: StateRowWriter, full: boolean): void;
+  /** Takes back one row of a checkpoint; rows come in no particular order, all before `restored`. */
+  restoreRow(key: Key, namespace: StateNamespace, value: unknown): void;
+  /** Every row is back; `watermark` was the operator's watermark at the checkpoint: register the timers the rows need. */
+  restored(watermark: number): void;
+  /** Keys (rows) held in memory, for metrics and the memory budget. */
+  readonly size: number;
+}
+
+export interface StateRowWriter {
+  /** `value` must be plain JSON data (no class instances, no undefined). */
+  put(key: Key, namespace: StateNamespace, value: unknown): void;
+  delete(key: Key, namespace: StateNamespace): void;
 }
 
 export interface TaskMetrics {
@@ -124,6 +201,12 @@ export interface SourceReader {
   poll(maxRecords: number): Promise<SourceBatch | null>;
   /** Human-readable position for logs and dead letters: `pipelines/data/orders.jsonl:1234`. */
   describePosition(split: number, position: number): string;
+  /**
+   * Where `split` resumes after the records polled so far, as plain JSON data (a byte offset and line, a sequence
+   * number, a Kafka offset): what a checkpoint keeps. A reader created with it in `SourceContext.resume` goes on
+   * with the record after the last one polled, as if it had never stopped.
+   */
+  checkpointPosition(split: number): unknown;
   close(): Promise<void>;
   /**
    * Only for a source that knows its own watermarks (the in-memory source of `pipec test`, whose cases pin them):
@@ -150,6 +233,8 @@ export interface SourceContext {
   readonly parallelism: number;
   /** Directory that relative paths resolve against. */
   readonly cwd: string;
+  /** Restoring a checkpoint: per split, the position `checkpointPosition` gave; a split not in it starts at its beginning. */
+  readonly resume?: ReadonlyMap<number, unknown>;
 }
 
 /** The writing end of a sink: buffered writes on the hot path, one awaited flush per batch. */
@@ -160,6 +245,14 @@ export interface SinkConnector<T = unknown> extends SinkWriter<T> {
   close(): Promise<void>;
   /** Records written so far. */
   readonly written: number;
+  /**
+   * Checkpoint `checkpointId` cuts here (after a flush): makes what was written since the previous one durable but
+   * not yet visible, and returns, as plain JSON data, what a restore needs to commit or discard it (the two-phase
+   * commit of Flink's TwoPhaseCommitSinkFunction). Only for `exactly_once` delivery.
+   */
+  prepareCommit?(checkpointId: number): Promise<unknown>;
+  /** The checkpoint `prepareCommit` returned `prepared` for is complete: make its output visible. Idempotent. */
+  commit?(prepared: unknown): Promise<void>;
 }
 
 /** Builds the readers of sources and the writers of sinks: the spec's connectors (runtime/connectors) unless a run says otherwise. */
@@ -173,4 +266,14 @@ export interface SinkContext {
   readonly parallelism: number;
   /** Directory that relative sink paths resolve against. */
   readonly outputPath: string;
+  /**
+   * `none` (no checkpoints: write straight out), `at_least_once` (write straight out; a restore keeps what is
+   * there), `exactly_once` (output is visible only once a checkpoint covers it; see prepareCommit/commit).
+   */
+  readonly delivery: 'none' | 'at_least_once' | 'exactly_once';
+  /**
+   * Restoring a checkpoint: what this sink's prepareCommit returned for it (undefined when the sink had not
+   * started then). The sink commits it if that had not happened, and discards any output no checkpoint covers.
+   */
+  readonly restore?: { readonly prepared: unknown };
 }

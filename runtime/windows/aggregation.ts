@@ -23,4 +23,8 @@ export interface WindowAggregation<K extends Key, In, Acc, Out> {
   clearUnmergeable?(acc: Acc): void;
   mergeUnmergeable?(into: Acc, from: Acc): void;
   result(acc: Acc, windowStart: number, windowEnd: number): Out;
+  /** The accumulator as plain JSON data, one property per aggregate field, for checkpoints. */
+  save(acc: Acc): unknown;
+  /** The accumulator `save` gave; an aggregate field missing from it (added since, or reset) starts empty. */
+  load(key: K, saved: unknown): Acc;
 }
