@@ -1,7 +1,18 @@
 // Runs a job: opens its sources and sinks, builds its tasks, and drives batches and watermarks through them until the
 // sources end, the record or time limit is reached, or the run is stopped.
 
-import type { Connectors, DeadLetterRecord, JobDefinition, SinkConnector, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
+import type { Connectors, DeadLetterRecord, JobDefinition, SinkConnector, SinkContext, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
+import {
+  CheckpointCoordinator,
+  checkpointToRestore,
+  restoreKeyedState,
+  restoreWatermarks,
+  resumePositions,
+  type CheckpointStats,
+  type CheckpointToRestore,
+  type RunCheckpointSettings,
+} from './checkpoints/coordinator.ts';
+import { listCheckpoints } from './checkpoints/storage.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
 import { RecordDecoder } from './decode.ts';
 import { JobMetrics } from './metrics.ts';
@@ -30,6 +41,10 @@ export interface RunOptions {
   readonly batchSize?: number;
   /** Where sources are read from and sinks written to; the spec's connectors by default. `pipec test` passes in-memory ones. */
   readonly connectors?: Connectors;
+  /** Take checkpoints (absent: none are taken, and sinks write straight out). */
+  readonly checkpoints?: RunCheckpointSettings;
+  /** Restore before running: `latest` (the newest under checkpoints.directory) or a checkpoint's path. */
+  readonly restore?: string;
 }
 
 const specConnectors: Connectors = { source: createSourceReader, sink: createSinkConnector };
@@ -39,6 +54,8 @@ export interface RunProgress {
   readonly recordsIn: number;
   readonly recordsOut: number;
   readonly watermark: number;
+  /** The last checkpoint completed, if any. */
+  readonly checkpoint: CheckpointStats | undefined;
 }
 
 export interface RunSummary {
@@ -49,12 +66,20 @@ export interface RunSummary {
   readonly droppedRecords: ReadonlyMap<string, number>;
   readonly written: ReadonlyMap<string, number>;
   readonly stoppedBy: 'end of input' | 'record limit' | 'duration' | 'signal';
+  /** Checkpoints completed by the run (the final one included). */
+  readonly checkpoints: number;
+  readonly lastCheckpoint: CheckpointStats | undefined;
+  /** The checkpoint the run started from, if it was restored. */
+  readonly restoredFrom: { readonly id: number; readonly path: string; readonly stateRows: number } | undefined;
+  /** Times the job failed and restarted (`restart:` of the spec). */
+  readonly restarts: number;
 }
 
 /** Bad records logged one by one per source; past this, they are counted and summarised. */
 const LOGGED_BAD_RECORDS = 100;
 
 interface OpenSource {
+  readonly id: string;
   readonly definition: SourceDefinition;
   readonly reader: SourceReader;
   readonly entry: SourceEntry;
@@ -62,16 +87,63 @@ interface OpenSource {
   ended: boolean;
 }
 
+/**
+ * Runs a job. With `restart:` in the spec, a failure restarts it from the newest checkpoint (or from the start when
+ * there is none) after the spec's delay, up to its attempts; then the run fails with the cause.
+ */
 export async function runJob(job: JobDefinition, options: RunOptions): Promise<RunSummary> {
+  let restore = options.restore;
+  for (let restarts = 0; ; restarts++) {
+    try {
+      return { ...(await runAttempt(job, options, restore)), restarts };
+    } catch (error) {
+      const restart = job.restart;
+      if (restart === undefined || restarts >= restart.attempts || options.signal?.aborted) throw error;
+      if (options.checkpoints !== undefined && (await listCheckpoints(options.checkpoints.directory)).length > 0) restore = 'latest';
+      const from = restore === undefined ? 'the start' : restore === 'latest' ? 'the newest checkpoint' : restore;
+      options.log(`failed: ${(error as Error).message}; restart ${restarts + 1} of ${restart.attempts} from ${from} in ${restart.delayMs / 1000} s`);
+      await sleep(restart.delayMs, options.signal);
+    }
+  }
+}
+
+async function runAttempt(job: JobDefinition, options: RunOptions, restore: string | undefined): Promise<Omit<RunSummary, 'restarts'>> {
   const started = Date.now();
   const metrics = new JobMetrics();
   const connectors = options.connectors ?? specConnectors;
+  const restored = restore === undefined ? undefined : await checkpointToRestore(restore, options.checkpoints?.directory, job, options.maxParallelism);
+  const coordinator = options.checkpoints === undefined ? undefined : await CheckpointCoordinator.start(job, options.checkpoints, options.parallelism, options.maxParallelism, restored);
+  const delivery: SinkContext['delivery'] = coordinator?.delivery ?? 'none';
   const sinks = new Map<string, SinkConnector>();
-  for (const definition of job.sinks) {
-    const sink = connectors.sink(definition, { taskIndex: 0, parallelism: 1, outputPath: options.outputPath });
-    await sink.open();
-    sinks.set(definition.id, sink);
+  const sources: OpenSource[] = [];
+  try {
+    for (const definition of job.sinks) {
+      const restoreSink = restored === undefined ? undefined : { prepared: restored.metadata.sinks[definition.id] };
+      const sink = connectors.sink(definition, { taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink });
+      await sink.open();
+      sinks.set(definition.id, sink);
+    }
+    return await runTasks(job, options, { started, metrics, connectors, restored, coordinator, sinks, sources });
+  } finally {
+    for (const source of sources) await source.reader.close();
+    for (const sink of sinks.values()) await sink.close();
+    await coordinator?.close();
   }
+}
+
+interface Attempt {
+  readonly started: number;
+  readonly metrics: JobMetrics;
+  readonly connectors: Connectors;
+  readonly restored: CheckpointToRestore | undefined;
+  readonly coordinator: CheckpointCoordinator | undefined;
+  readonly sinks: Map<string, SinkConnector>;
+  /** Filled as readers open, so the attempt closes them whatever happens. */
+  readonly sources: OpenSource[];
+}
+
+async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attempt): Promise<Omit<RunSummary, 'restarts'>> {
+  const { started, metrics, connectors, restored, coordinator, sinks, sources } = attempt;
   const exchanges = new Map<string, Exchange<Key, unknown>>();
   const environment: TaskEnvironment = {
     parallelism: options.parallelism,
@@ -89,30 +161,39 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
     },
   };
   const tasks = Array.from({ length: options.parallelism }, (_, index) => new TaskRuntime(index, environment));
-  const sources: OpenSource[] = [];
   for (const task of tasks) {
     const entries = job.build(task);
     for (const definition of job.sources) {
-      const reader = connectors.source(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd });
-      await reader.open();
-      const eventTime = definition.eventTime;
-      sources.push({
+      const resume = restored === undefined ? undefined : resumePositions(restored.metadata, definition.id);
+      const reader = connectors.source(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd, resume });
+      const source: OpenSource = {
+        id: definition.id,
         definition,
         reader,
         entry: entries[definition.id],
-        watermarks: new WatermarkTracker(reader.splits, eventTime?.maxOutOfOrdernessMs ?? 0, eventTime?.idleTimeoutMs ?? 0),
+        watermarks: new WatermarkTracker(reader.splits, definition.eventTime?.maxOutOfOrdernessMs ?? 0, definition.eventTime?.idleTimeoutMs ?? 0),
         ended: reader.splits.length === 0,
-      });
+      };
+      sources.push(source);
+      await reader.open();
+      if (restored !== undefined) restoreWatermarks(restored.metadata, definition.id, reader, source.watermarks);
     }
   }
+  const restoredFrom =
+    restored === undefined
+      ? undefined
+      : { id: restored.metadata.id, path: restored.location.path, stateRows: await restoreKeyedState(restored, tasks, options.log) };
 
   const decoder = new RecordDecoder();
   const loggedBad = new Map<string, number>();
   const batchSize = options.batchSize ?? 4096;
   let recordsIn = 0;
-  let watermark = -Infinity;
+  let watermark = restored?.metadata.watermark ?? -Infinity;
   let stoppedBy: RunSummary['stoppedBy'] = 'end of input';
   let lastProgress = started;
+  let checkpoints = 0;
+  let lastCheckpoint: CheckpointStats | undefined;
+  let lastCheckpointAt = started;
 
   const rejectRecord = (source: OpenSource, position: string, error: string, raw: unknown, time: number) => {
     const id = source.definition.id;
@@ -179,6 +260,13 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
     for (const sink of sinks.values()) await sink.flush();
   };
 
+  /** Called between rounds, with the sinks flushed: every record polled so far is through, a consistent cut. */
+  const checkpoint = async () => {
+    lastCheckpoint = await coordinator!.take({ tasks, sources, sinks, watermark, recordsIn });
+    lastCheckpointAt = Date.now();
+    checkpoints++;
+  };
+
   const onAbort = () => {
     stoppedBy = 'signal';
   };
@@ -213,9 +301,10 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
       if (low !== Infinity) advanceWatermark(low);
       for (const task of tasks) for (const operator of task.operators) operator.onProcessingTime?.(now);
       await flushSinks();
+      if (coordinator !== undefined && Date.now() - lastCheckpointAt >= options.checkpoints!.intervalMs) await checkpoint();
       if (options.onProgress && now - lastProgress >= 1000) {
         lastProgress = now;
-        options.onProgress({ elapsedMs: now - started, recordsIn, recordsOut: totalWritten(sinks), watermark });
+        options.onProgress({ elapsedMs: now - started, recordsIn, recordsOut: totalWritten(sinks), watermark, checkpoint: lastCheckpoint });
       }
       if (sources.every((source) => source.ended)) break;
       if (options.maxRecords > 0 && recordsIn >= options.maxRecords) {
@@ -230,13 +319,15 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
       // An unbounded source with nothing new: give timers and signals a turn before polling again.
       if (polled === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    // A clean stop drains: the final watermark fires every open window (Flink's end-of-input MAX_WATERMARK).
-    advanceWatermark(Infinity);
+    // At the end of the input the final watermark fires every open window (Flink's end-of-input MAX_WATERMARK).
+    // A run stopped early drains them too, unless it takes checkpoints: then its final checkpoint keeps the open
+    // windows (Flink's stop-with-savepoint), so that `--restore latest` goes on as if the run had never stopped.
+    if (stoppedBy === 'end of input' || coordinator === undefined) advanceWatermark(Infinity);
     await flushSinks();
+    // The final checkpoint commits what the sinks hold since the previous one.
+    if (coordinator !== undefined) await checkpoint();
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    for (const source of sources) await source.reader.close();
-    for (const sink of sinks.values()) await sink.close();
   }
   const written = new Map<string, number>();
   for (const [id, sink] of sinks) written.set(id, sink.written);
@@ -248,7 +339,23 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
     droppedRecords: metrics.droppedRecords,
     written,
     stoppedBy,
+    checkpoints,
+    lastCheckpoint,
+    restoredFrom,
   };
+}
+
+/** Waits `ms`, or less when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 /** The lowest watermark over a reader's splits, as the reader states them. */

@@ -40,3 +40,11 @@ export function keyGroupOf(key: string | number | boolean, maxParallelism: numbe
 export function taskOfKeyGroup(keyGroup: number, parallelism: number, maxParallelism: number): number {
   return Math.floor((keyGroup * parallelism) / maxParallelism);
 }
+
+/** The key groups [first, last] a task owns: the inverse of taskOfKeyGroup (Flink's KeyGroupRangeAssignment). */
+export function keyGroupRangeOf(task: number, parallelism: number, maxParallelism: number): { readonly first: number; readonly last: number } {
+  return {
+    first: Math.ceil((task * maxParallelism) / parallelism),
+    last: Math.ceil(((task + 1) * maxParallelism) / parallelism) - 1,
+  };
+}

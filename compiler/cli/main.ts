@@ -2,7 +2,7 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PIPEC_VERSION } from '../version.ts';
 import { loadSpec } from '../load/index.ts';
@@ -11,6 +11,7 @@ import { renderGraph, type GraphFormat } from './graph.ts';
 import { bundle, cachedBundle, compile, compileFile, readSpec } from './compiling.ts';
 import { isTestFile, specsOf } from './spec-tests/files.ts';
 import { processIo, relativeToCwd, report, UsageError, type CliIo, type OutputFormat } from './io.ts';
+import type { InspectOptions } from './state-command.ts';
 import type { JobDefinition } from '../../runtime/api.ts';
 import type { RunOptions, RunSummary } from '../../runtime/executor.ts';
 
@@ -62,8 +63,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--records <n>', 'stop after this many source records', nonNegativeInt('--records'), 0)
     .option('--kafka-servers <list>', 'Kafka bootstrap servers, comma-separated')
     .option('--output-path <dir>', 'sets the `output` parameter when the spec declares one; relative file sink paths resolve against it')
-    .option('--checkpoint-dir <dir>', 'where checkpoints are written')
-    .option('--restore <latest|path>', 'restore from a checkpoint')
+    .option('--checkpoint-dir <dir>', "where checkpoints are written; turns them on (default with `checkpoints:` in the spec: .pipec/checkpoints/<pipeline>)")
+    .option('--restore <latest|path>', 'go on from a checkpoint: the newest in the checkpoint directory, or a checkpoint path')
     .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', positiveInt('--metrics-port'))
     .addOption(formatOption())
@@ -81,6 +82,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .action(async (targets: string[], options: { param: Record<string, string>; parallelism: number; maxParallelism: number }) => {
       const { testSpecs } = await import('./test-command.ts');
       exitCode = await testSpecs(io, targets, options);
+    });
+
+  program
+    .command('state')
+    .description('look into checkpoints')
+    .command('inspect')
+    .description("print a checkpoint: its sources' positions, sinks' pending output and keyed state rows")
+    .argument('<checkpoint>', 'a checkpoint (chk-NNNNNN) or a checkpoint directory (then its newest)')
+    .option('--step <id>', 'only the state of this step (its uid or id)')
+    .option('--key <key>', 'only the rows of this key')
+    .option('--limit <n>', 'rows shown per step without --key', nonNegativeInt('--limit'), 20)
+    .addOption(new Option('--format <format>', 'text or json (one row per line)').choices(['text', 'json']).default('text'))
+    .action(async (checkpoint: string, options: InspectOptions) => {
+      const { inspectCheckpoint } = await import('./state-command.ts');
+      exitCode = await inspectCheckpoint(io, checkpoint, options);
     });
 
   program
@@ -226,9 +242,7 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
   if (options.maxParallelism < options.parallelism) {
     throw new UsageError(`--max-parallelism (${options.maxParallelism}) must be at least --parallelism (${options.parallelism})`);
   }
-  for (const [flag, value] of [['--checkpoint-dir', options.checkpointDir], ['--restore', options.restore], ['--metrics-port', options.metricsPort]] as const) {
-    if (value !== undefined) throw new UsageError(`${flag}: not supported by this version of pipec yet`);
-  }
+  if (options.metricsPort !== undefined) throw new UsageError('--metrics-port: not supported by this version of pipec yet');
   let bundlePath: string;
   let outputPath = process.cwd();
   if (/\.(mjs|js)$/.test(target)) {
@@ -252,12 +266,16 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
   process.setSourceMapsEnabled(true);
   const loaded = (await import(pathToFileURL(bundlePath).href)) as LoadedBundle;
   const job = loaded.default;
+  const checkpoints = checkpointSettings(job, options);
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) process.exit(130);
-    io.err(`\npipec: ${signal}: stopping cleanly (windows drained, sinks flushed); send it again to exit now\n`);
+    const how = checkpoints === undefined
+      ? 'windows drained, sinks flushed'
+      : 'a final checkpoint keeps open windows for --restore and commits the output';
+    io.err(`\npipec: ${signal}: stopping cleanly (${how}); send it again to exit now\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -265,6 +283,8 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
   const name = options.appName ?? job.name;
   try {
     const summary = await loaded.runJob(job, {
+      checkpoints,
+      restore: options.restore,
       parallelism: options.parallelism,
       maxParallelism: options.maxParallelism,
       maxRecords: options.records,
@@ -277,7 +297,8 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
         ? (progress) => {
             const seconds = progress.elapsedMs / 1000;
             const lag = Number.isFinite(progress.watermark) ? `, watermark ${new Date(progress.watermark).toISOString()}` : '';
-            io.err(`\r${name}: ${progress.recordsIn} in (${Math.round(progress.recordsIn / seconds)}/s), ${progress.recordsOut} out${lag}   `);
+            const checkpoint = progress.checkpoint === undefined ? '' : `, checkpoint ${progress.checkpoint.id}`;
+            io.err(`\r${name}: ${progress.recordsIn} in (${Math.round(progress.recordsIn / seconds)}/s), ${progress.recordsOut} out${lag}${checkpoint}   `);
           }
         : undefined,
     });
@@ -289,9 +310,29 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
   }
 }
 
+/**
+ * Checkpoints are on when the spec declares `checkpoints:`, or `--checkpoint-dir` or `--restore` asks for them (then
+ * with the defaults). The directory: `--checkpoint-dir`, else the one holding the checkpoint `--restore` names, else
+ * .pipec/checkpoints/<pipeline>.
+ */
+function checkpointSettings(job: JobDefinition, options: RunCliOptions): RunOptions['checkpoints'] {
+  if (job.checkpoints === undefined && options.checkpointDir === undefined && options.restore === undefined) return undefined;
+  const restoreParent = options.restore === undefined || options.restore === 'latest' ? undefined : checkpointParent(resolve(options.restore));
+  const directory = resolve(options.checkpointDir ?? restoreParent ?? join('.pipec', 'checkpoints', job.name));
+  const { intervalMs, mode, retain } = job.checkpoints ?? { intervalMs: 10_000, mode: 'exactly_once', retain: 3 };
+  return { directory, intervalMs, mode, retain, backend: job.state.backend };
+}
+
+/** The checkpoint directory a `--restore` path lies in: the parent of a chk-NNNNNN, else the path itself. */
+function checkpointParent(path: string): string {
+  return /^chk-\d+$/.test(basename(path)) ? dirname(path) : path;
+}
+
 function formatSummary(name: string, summary: RunSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const lines = [`\n${name}: stopped by ${summary.stoppedBy} after ${seconds.toFixed(2)} s`];
+  if (summary.restoredFrom !== undefined) lines.push(`  restored from ${relativeToCwd(summary.restoredFrom.path)} (${summary.restoredFrom.stateRows} state rows)`);
+  if (summary.restarts > 0) lines.push(`  restarted ${summary.restarts} times after failures`);
   for (const [source, count] of summary.recordsIn) {
     const bad = summary.badRecords.get(source) ?? 0;
     lines.push(`  source ${source}: ${count} records (${Math.round(count / Math.max(seconds, 0.001))}/s), ${bad} bad`);
@@ -299,5 +340,18 @@ function formatSummary(name: string, summary: RunSummary): string {
   for (const [sink, count] of summary.written) lines.push(`  sink ${sink}: ${count} records`);
   for (const [step, count] of summary.lateRecords) lines.push(`  step ${step}: ${count} late records to its late output`);
   for (const [step, count] of summary.droppedRecords) lines.push(`  step ${step}: ${count} records dropped as too late`);
+  const last = summary.lastCheckpoint;
+  if (last !== undefined) {
+    lines.push(
+      `  checkpoints: ${summary.checkpoints}, the last ${relativeToCwd(last.path)} (${last.stateRows} state rows, ` +
+        `${formatBytes(last.stateBytes)} of which ${formatBytes(last.sharedBytes)} shared with earlier ones, ${last.durationMs.toFixed(0)} ms)`,
+    );
+  }
   return lines.join('\n') + '\n';
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -78,6 +78,17 @@ export class WatermarkTracker {
     }
   }
 
+  /** The highest event time seen on `split`, -Infinity before its first record: what a checkpoint keeps. */
+  maxEventTime(split: number): number {
+    return this.splitState(split).maxEventTime;
+  }
+
+  /** Restoring a checkpoint: `split` had seen event times up to `maxEventTime`. */
+  restoreSplit(split: number, maxEventTime: number): void {
+    const state = this.splitState(split);
+    if (maxEventTime > state.maxEventTime) state.maxEventTime = maxEventTime;
+  }
+
   /** The split's input is over (bounded input): it no longer holds the watermark back. */
   endSplit(split: number): void {
     const state = this.splitState(split);

@@ -1,7 +1,7 @@
 // Keys and key groups: stable hashes, key groups in range, contiguous key-group ranges per task.
 
 import { describe, expect, it } from 'vitest';
-import { compositeKey, hashKey, keyGroupOf, keyPart, taskOfKeyGroup } from '../../../runtime/keys.ts';
+import { compositeKey, hashKey, keyGroupOf, keyGroupRangeOf, keyPart, taskOfKeyGroup } from '../../../runtime/keys.ts';
 
 describe('keys', () => {
   it('hashes the same key the same way every time, and different keys apart', () => {
@@ -22,6 +22,17 @@ describe('keys', () => {
     expect(owners[127]).toBe(2);
     for (let group = 1; group < 128; group++) expect(owners[group] - owners[group - 1]).toBeGreaterThanOrEqual(0);
     expect(new Set(owners)).toEqual(new Set([0, 1, 2]));
+  });
+
+  it('names the key-group range of a task: exactly the key groups taskOfKeyGroup gives it', () => {
+    for (const [parallelism, maxParallelism] of [[1, 128], [3, 128], [7, 10], [16, 128], [5, 5]]) {
+      for (let task = 0; task < parallelism; task++) {
+        const { first, last } = keyGroupRangeOf(task, parallelism, maxParallelism);
+        const owned = Array.from({ length: maxParallelism }, (_, group) => group).filter((group) => taskOfKeyGroup(group, parallelism, maxParallelism) === task);
+        expect([first, last]).toEqual([owned[0], owned[owned.length - 1]]);
+        expect(owned.length).toBe(last - first + 1);
+      }
+    }
   });
 
   it('reads the parts of a composite key back', () => {

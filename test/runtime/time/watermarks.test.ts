@@ -81,6 +81,17 @@ describe('WatermarkTracker', () => {
     expect(tracker.current()).toBe(-Infinity);
   });
 
+  it('takes back the highest event time per split from a checkpoint, as if those records had been seen', () => {
+    const original = new WatermarkTracker([0, 1], 100, 0);
+    original.observe(0, 5000);
+    original.observe(1, 3000);
+    const restored = new WatermarkTracker([0, 1], 100, 0);
+    for (const split of [0, 1]) restored.restoreSplit(split, original.maxEventTime(split));
+    expect(restored.current()).toBe(original.current());
+    expect(restored.current()).toBe(3000 - 100 - 1);
+    expect(restored.maxEventTime(0)).toBe(5000);
+  });
+
   it('rejects records of splits it does not track', () => {
     expect(() => new WatermarkTracker([0], 0, 0).observe(1, 0)).toThrow(/split 1/);
   });

@@ -1,0 +1,252 @@
+// Takes checkpoints of a running job and restores a job from one.
+//
+// The executor runs every task of a process on one thread and calls the coordinator between two rounds of
+// batches, when every record polled so far has gone through every operator and exchange and the sinks are flushed:
+// that instant is already a consistent cut (what Flink's aligned barriers establish across threads), so a
+// checkpoint is a snapshot of it: source positions, keyed state, watermarks and the sinks' pending output.
+
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobDefinition, Operator, OperatorState, SinkConnector, SourceReader, StateNamespace } from '../api.ts';
+import { keyGroupOf, taskOfKeyGroup } from '../keys.ts';
+import type { Key } from '../api.ts';
+import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
+import { openStateBackend, readCheckpointState } from '../state/index.ts';
+import { compareStateSchemas } from '../state/schema.ts';
+import type { WatermarkTracker } from '../time/watermarks.ts';
+import {
+  findCheckpoint,
+  nextCheckpointId,
+  pruneCheckpoints,
+  readMetadata,
+  STATE_DIRECTORY,
+  workDirectory,
+  writeCheckpoint,
+  type CheckpointLocation,
+  type CheckpointMetadata,
+  type SplitCheckpoint,
+} from './storage.ts';
+
+/** How a run takes checkpoints: the spec's `checkpoints:` and `state:`, with the command line's directory. */
+export interface RunCheckpointSettings {
+  /** Absolute. */
+  readonly directory: string;
+  readonly intervalMs: number;
+  readonly mode: 'exactly_once' | 'at_least_once';
+  readonly retain: number;
+  readonly backend: StateBackendKind;
+}
+
+/** The parts of a run a checkpoint cuts through. */
+export interface CheckpointCut {
+  /** Per task, its operators. */
+  readonly tasks: readonly { readonly operators: readonly Operator[] }[];
+  readonly sources: readonly { readonly id: string; readonly reader: SourceReader; readonly watermarks: WatermarkTracker }[];
+  readonly sinks: ReadonlyMap<string, SinkConnector>;
+  readonly watermark: number;
+  readonly recordsIn: number;
+}
+
+export interface CheckpointStats {
+  readonly id: number;
+  readonly path: string;
+  readonly durationMs: number;
+  readonly stateRows: number;
+  readonly stateBytes: number;
+  readonly sharedBytes: number;
+}
+
+/** A checkpoint chosen by `--restore`, read and found compatible with the job. */
+export interface CheckpointToRestore {
+  readonly location: CheckpointLocation;
+  readonly metadata: CheckpointMetadata;
+}
+
+/**
+ * Finds and reads the checkpoint `restore` names and refuses one this job cannot read: another job, another
+ * number of key groups, or state whose schema changed incompatibly (the same rules as PC401 at build time).
+ */
+export async function checkpointToRestore(
+  restore: string,
+  directory: string | undefined,
+  job: JobDefinition,
+  maxParallelism: number,
+): Promise<CheckpointToRestore> {
+  const location = await findCheckpoint(restore, directory);
+  const metadata = await readMetadata(location.path);
+  const refuse = (why: string) => new Error(`cannot restore ${location.path}: ${why}`);
+  if (metadata.job !== job.name) throw refuse(`it is a checkpoint of pipeline '${metadata.job}', not '${job.name}'`);
+  if (metadata.maxParallelism !== maxParallelism) {
+    throw refuse(`it has ${metadata.maxParallelism} key groups; run with --max-parallelism ${metadata.maxParallelism} (any --parallelism up to it works)`);
+  }
+  const problems = compareStateSchemas(metadata.stateSchema, job.stateSchema);
+  if (problems.length > 0) {
+    throw refuse(
+      `its state does not fit the pipeline any more (PC401):\n${problems.map((problem) => `  ${problem.message}`).join('\n')}\n` +
+        'give the step a new `uid` to start its state afresh, or declare `migrate: { reset: [field] }` on it',
+    );
+  }
+  return { location, metadata };
+}
+
+/**
+ * Puts a checkpoint's keyed state back into the operators of the tasks: each row goes to the task that owns its
+ * key group now (the parallelism may differ from the checkpoint's), to the operator with the row's uid; then every
+ * operator re-registers its timers at the checkpoint's watermark. Returns the rows restored; rows of a uid no
+ * operator has (a step removed, or its uid changed) are dropped, and said so.
+ */
+export async function restoreKeyedState(
+  restored: CheckpointToRestore,
+  tasks: readonly { readonly operators: readonly Operator[] }[],
+  log: (line: string) => void,
+): Promise<number> {
+  const { metadata, location } = restored;
+  const statesByTask = tasks.map((task) => new Map(statefulOperators(task.operators).map((state) => [state.uid, state])));
+  const dropped = new Map<string, number>();
+  let rows = 0;
+  await readCheckpointState(join(location.path, STATE_DIRECTORY), metadata.backend, { first: 0, last: metadata.maxParallelism - 1 }, (row) => {
+    const state = statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid);
+    if (state === undefined) {
+      dropped.set(row.uid, (dropped.get(row.uid) ?? 0) + 1);
+      return;
+    }
+    state.restoreRow(row.key, row.namespace, row.value);
+    rows++;
+  });
+  for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
+  const watermark = metadata.watermark ?? -Infinity;
+  for (const states of statesByTask) for (const state of states.values()) state.restored(watermark);
+  return rows;
+}
+
+/** Source positions of a restored checkpoint, per source id: what SourceContext.resume takes. */
+export function resumePositions(metadata: CheckpointMetadata, sourceId: string): ReadonlyMap<number, unknown> {
+  return new Map(Object.entries(metadata.sources[sourceId] ?? {}).map(([split, checkpoint]) => [Number(split), checkpoint.position]));
+}
+
+/** Gives each split's tracker back the highest event time it had seen. */
+export function restoreWatermarks(metadata: CheckpointMetadata, sourceId: string, reader: SourceReader, watermarks: WatermarkTracker): void {
+  const splits = metadata.sources[sourceId] ?? {};
+  for (const split of reader.splits) {
+    const maxEventTime = splits[split]?.maxEventTime;
+    if (maxEventTime !== undefined && maxEventTime !== null) watermarks.restoreSplit(split, maxEventTime);
+  }
+}
+
+export class CheckpointCoordinator {
+  private constructor(
+    private readonly job: JobDefinition,
+    private readonly settings: RunCheckpointSettings,
+    private readonly parallelism: number,
+    private readonly maxParallelism: number,
+    private readonly backend: StateBackend,
+    private readonly work: string,
+    private nextId: number,
+    /** The backend does not hold the restored rows yet (a fresh one, or another kind): the next snapshot is full. */
+    private needsFullSnapshot: boolean,
+  ) {}
+
+  /** Opens the run's state backend (from the restored checkpoint's state when it has the same kind). */
+  static async start(
+    job: JobDefinition,
+    settings: RunCheckpointSettings,
+    parallelism: number,
+    maxParallelism: number,
+    restored: CheckpointToRestore | undefined,
+  ): Promise<CheckpointCoordinator> {
+    const work = await workDirectory(settings.directory);
+    const sameKind = restored !== undefined && restored.metadata.backend === settings.backend;
+    const backend = await openStateBackend(settings.backend, work, sameKind ? join(restored.location.path, STATE_DIRECTORY) : undefined);
+    const nextId = await nextCheckpointId(settings.directory);
+    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !sameKind);
+  }
+
+  get delivery(): RunCheckpointSettings['mode'] {
+    return this.settings.mode;
+  }
+
+  /**
+   * Takes a checkpoint of the cut: the operators' changed rows go to the backend in one batch, the sinks prepare
+   * their output, the checkpoint is written atomically, and only then do the sinks commit (Flink's
+   * notifyCheckpointComplete): output becomes visible only once a checkpoint that covers it exists.
+   */
+  async take(cut: CheckpointCut): Promise<CheckpointStats> {
+    const started = performance.now();
+    const id = this.nextId++;
+    const full = !this.backend.incremental || this.needsFullSnapshot;
+    const rows: StateRow[] = [];
+    let stateRows = 0;
+    for (const task of cut.tasks) {
+      for (const state of statefulOperators(task.operators)) {
+        state.snapshot(this.rowWriter(state.uid, rows), full);
+        stateRows += state.size;
+      }
+    }
+    await this.backend.write(rows);
+    this.needsFullSnapshot = false;
+
+    const sources: Record<string, Record<string, SplitCheckpoint>> = {};
+    for (const { id: sourceId, reader, watermarks } of cut.sources) {
+      const splits = (sources[sourceId] ??= {});
+      for (const split of reader.splits) {
+        const maxEventTime = watermarks.maxEventTime(split);
+        splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
+      }
+    }
+    const prepared: Record<string, unknown> = {};
+    for (const [sinkId, sink] of cut.sinks) if (sink.prepareCommit !== undefined) prepared[sinkId] = await sink.prepareCommit(id);
+
+    const { path, metadata } = await writeCheckpoint(
+      this.settings.directory,
+      id,
+      async (stateDirectory) => {
+        const { bytes, sharedBytes } = await this.backend.checkpoint(stateDirectory);
+        return { stateBytes: bytes, sharedBytes };
+      },
+      (stats): CheckpointMetadata => ({
+        format: 1,
+        id,
+        job: this.job.name,
+        spec: this.job.spec,
+        pipecVersion: this.job.pipecVersion,
+        completedAt: new Date().toISOString(),
+        parallelism: this.parallelism,
+        maxParallelism: this.maxParallelism,
+        backend: this.settings.backend,
+        stateSchema: this.job.stateSchema,
+        watermark: Number.isFinite(cut.watermark) ? cut.watermark : null,
+        sources,
+        sinks: prepared,
+        recordsIn: cut.recordsIn,
+        stateRows,
+        ...stats,
+      }),
+    );
+    for (const [sinkId, sink] of cut.sinks) if (sinkId in prepared) await sink.commit!(prepared[sinkId]);
+    await pruneCheckpoints(this.settings.directory, this.settings.retain);
+    const { stateBytes, sharedBytes } = metadata;
+    return { id, path, durationMs: performance.now() - started, stateRows, stateBytes, sharedBytes };
+  }
+
+  /** Closes the backend and removes the run's live state (the checkpoints keep what they need). */
+  async close(): Promise<void> {
+    await this.backend.close();
+    await rm(this.work, { recursive: true, force: true });
+  }
+
+  private rowWriter(uid: string, rows: StateRow[]) {
+    const maxParallelism = this.maxParallelism;
+    return {
+      put(key: Key, namespace: StateNamespace, value: unknown): void {
+        rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value });
+      },
+      delete(key: Key, namespace: StateNamespace): void {
+        rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value: undefined });
+      },
+    };
+  }
+}
+
+function statefulOperators(operators: readonly Operator[]): OperatorState[] {
+  return operators.flatMap((operator) => (operator.state === undefined ? [] : [operator.state]));
+}
