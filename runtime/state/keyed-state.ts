@@ -1,7 +1,9 @@
-// Declared state of a step: keyed value, list and map state with a time to live (Flink's ValueState, ListState, MapState, StateTtlConfig).
+// Declared state of a step: keyed value, list and map state with a time to live (Flink's ValueState, ListState, MapState, StateTtlConfig), and broadcast state.
 
 import type { Key, OperatorState, StateNamespace, StateRowWriter } from '../api.ts';
 import { DeclaredStates, KeyedStateTable, ListStateTable, MapStateTable, ValueStateTable, type StateContext } from './keyed-state-tables.ts';
+
+export { BroadcastStateStore, type BroadcastState, type ReadOnlyBroadcastState } from './broadcast-state.ts';
 
 /**
  * How long an entry of a keyed state lives (Flink's StateTtlConfig). State values are plain JSON data (strings,
