@@ -148,6 +148,12 @@ export interface Operator {
   onProcessingTime?(now: number): void;
   /** Present on operators with keyed state: their part in checkpoints. */
   readonly state?: OperatorState;
+  /**
+   * Present on operators that keep broadcast state (runtime/state/broadcast-state.ts): operator state that every
+   * task holds alike, not split by key. Its rows are filed under its own uid like keyed rows, but a restore gives
+   * every one of them to every task, whatever key groups the task owns.
+   */
+  readonly broadcastState?: OperatorState;
 }
 
 /** A window or key's namespace within a step's keyed state: a window start, a pane start, a session's start. */

@@ -6,5 +6,6 @@ export * from './decode.ts';
 export * from './windows/index.ts';
 export * from './aggregates/index.ts';
 export * from './operators/index.ts';
+export * from './state/keyed-state.ts';
 export { compositeKey, keyPart } from './keys.ts';
 export * from './functions.ts';
