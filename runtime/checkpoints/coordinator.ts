@@ -7,7 +7,7 @@
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobDefinition, Operator, OperatorState, SinkConnector, SourceReader, StateNamespace } from '../api.ts';
+import type { JobDefinition, Operator, OperatorState, SinkConnector, SourceReader, StateNamespace, StateRowWriter } from '../api.ts';
 import { keyGroupOf, taskOfKeyGroup } from '../keys.ts';
 import type { Key } from '../api.ts';
 import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
@@ -102,20 +102,30 @@ export async function restoreKeyedState(
 ): Promise<number> {
   const { metadata, location } = restored;
   const statesByTask = tasks.map((task) => new Map(statefulOperators(task.operators).map((state) => [state.uid, state])));
+  // Broadcast state is alike in every task: each of its rows goes to all of them.
+  const broadcastByUid = new Map<string, OperatorState[]>();
+  for (const task of tasks) {
+    for (const operator of task.operators) {
+      if (operator.broadcastState === undefined) continue;
+      const uid = operator.broadcastState.uid;
+      broadcastByUid.set(uid, [...(broadcastByUid.get(uid) ?? []), operator.broadcastState]);
+    }
+  }
   const dropped = new Map<string, number>();
   let rows = 0;
   await readCheckpointState(join(location.path, STATE_DIRECTORY), metadata.backend, { first: 0, last: metadata.maxParallelism - 1 }, (row) => {
-    const state = statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid);
-    if (state === undefined) {
+    const states = broadcastByUid.get(row.uid) ?? [statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid)];
+    if (states[0] === undefined) {
       dropped.set(row.uid, (dropped.get(row.uid) ?? 0) + 1);
       return;
     }
-    state.restoreRow(row.key, row.namespace, row.value);
+    for (const state of states) state!.restoreRow(row.key, row.namespace, row.value);
     rows++;
   });
   for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
   const watermark = metadata.watermark ?? -Infinity;
   for (const states of statesByTask) for (const state of states.values()) state.restored(watermark);
+  for (const states of broadcastByUid.values()) for (const state of states) state.restored(watermark);
   return rows;
 }
 
@@ -176,10 +186,17 @@ export class CheckpointCoordinator {
     const full = !this.backend.incremental || this.needsFullSnapshot;
     const rows: StateRow[] = [];
     let stateRows = 0;
-    for (const task of cut.tasks) {
-      for (const state of statefulOperators(task.operators)) {
-        state.snapshot(this.rowWriter(state.uid, rows), full);
-        stateRows += state.size;
+    for (const [index, task] of cut.tasks.entries()) {
+      for (const operator of task.operators) {
+        if (operator.state !== undefined) {
+          operator.state.snapshot(this.rowWriter(operator.state.uid, rows), full);
+          stateRows += operator.state.size;
+        }
+        // Every task holds the same broadcast state: the first task's copy is the checkpoint's; the others are
+        // snapshotted too, into nothing, so that they count their rows as unchanged alike.
+        const broadcast = operator.broadcastState;
+        if (broadcast !== undefined) broadcast.snapshot(index === 0 ? this.rowWriter(broadcast.uid, rows) : DISCARD, full);
+        if (broadcast !== undefined && index === 0) stateRows += broadcast.size;
       }
     }
     await this.backend.write(rows);
@@ -246,6 +263,8 @@ export class CheckpointCoordinator {
     };
   }
 }
+
+const DISCARD: StateRowWriter = { put() {}, delete() {} };
 
 function statefulOperators(operators: readonly Operator[]): OperatorState[] {
   return operators.flatMap((operator) => (operator.state === undefined ? [] : [operator.state]));
