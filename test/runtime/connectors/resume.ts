@@ -27,13 +27,15 @@ export async function readWhole(createReaders: ReaderFactory, maxRecords: number
 
 /**
  * Polls every reader at most `pollsBefore` times, takes the checkpoint positions of all their splits (through JSON,
- * as a checkpoint keeps them), closes them, and reads on to the end with fresh readers that all get every position.
- * Returns what each split gave before and after, together, and the positions the checkpoint kept.
+ * as a checkpoint keeps them), closes them, and reads on to the end with fresh readers (`createResumedReaders`, of
+ * another parallelism say) that all get every position. Returns what each split gave before and after, together,
+ * and the positions the checkpoint kept.
  */
 export async function readAcrossCheckpoint(
   createReaders: ReaderFactory,
   maxRecords: number,
   pollsBefore: number,
+  createResumedReaders: ReaderFactory = createReaders,
 ): Promise<{ read: Map<number, SplitRead>; checkpoint: Resume }> {
   const read = new Map<number, SplitRead>();
   const checkpoint = new Map<number, unknown>();
@@ -43,7 +45,7 @@ export async function readAcrossCheckpoint(
     for (const split of reader.splits) checkpoint.set(split, JSON.parse(JSON.stringify(reader.checkpointPosition(split))));
     await reader.close();
   }
-  for (const reader of createReaders(checkpoint)) {
+  for (const reader of createResumedReaders(checkpoint)) {
     await reader.open();
     await pollInto(reader, maxRecords, Infinity, read);
     await reader.close();
