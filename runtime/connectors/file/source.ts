@@ -243,16 +243,21 @@ class FileReader implements SourceReader {
     const decoded = this.decodedBytes - consumed;
     this.textOffset += consumed;
     let bytes = kept;
+    // Up to the end of the last whole line: only the chunk just read is searched, so a long line costs no rescans.
+    let end = decoded;
     if (bytesRead === 0) {
       this.endOfFile = true;
+      end = bytes.length;
       // Release the file as soon as it is read, not only when the job closes its sources.
       this.handle = undefined;
       await handle.close();
     } else {
+      const chunk = this.buffer.subarray(0, bytesRead);
+      const lineFeed = chunk.lastIndexOf(LINE_FEED);
+      if (lineFeed >= 0) end = kept.length + lineFeed + 1;
       // A copy: the read buffer is reused.
-      bytes = Buffer.concat([kept, this.buffer.subarray(0, bytesRead)]);
+      bytes = Buffer.concat([kept, chunk]);
     }
-    let end = this.endOfFile ? bytes.length : bytes.lastIndexOf(LINE_FEED) + 1;
     if (this.atStart && end > 0) {
       this.atStart = false;
       if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
