@@ -111,8 +111,9 @@ export class CsvRecordParser {
   }
 }
 
-function countLineFeeds(text: string): number {
+/** Line feeds in `text` from `start` on. */
+export function countLineFeeds(text: string, start = 0): number {
   let count = 0;
-  for (let index = text.indexOf('\n'); index >= 0; index = text.indexOf('\n', index + 1)) count++;
+  for (let index = text.indexOf('\n', start); index >= 0; index = text.indexOf('\n', index + 1)) count++;
   return count;
 }

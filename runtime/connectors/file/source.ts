@@ -2,9 +2,8 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { SourceBatch, SourceContext, SourceReader } from '../../api.ts';
-import { CsvRecordParser } from './csv.ts';
+import { countLineFeeds, CsvRecordParser } from './csv.ts';
 
 export type FileFormat = 'json' | 'csv';
 
@@ -23,13 +22,24 @@ export interface CsvOptions {
   readonly columns: readonly string[] | undefined;
 }
 
+/** Where the file source resumes: what `checkpointPosition` returns, as plain JSON. */
+export interface FilePosition {
+  /** Byte offset in the file of the next unread line. */
+  readonly offset: number;
+  /** Its line number, from 1. */
+  readonly line: number;
+  /** A CSV file's field names once its header row is read, so a resumed reader knows its columns without reading it again. */
+  readonly header?: readonly string[];
+}
+
 /** Not part of the spec: lets tests put chunk boundaries everywhere. */
 export interface FileReadTuning {
   readonly chunkBytes?: number;
 }
 
 const DEFAULT_CHUNK_BYTES = 1 << 20;
-const BYTE_ORDER_MARK = '\uFEFF';
+const LINE_FEED = 10;
+const EMPTY_BYTES = Buffer.alloc(0);
 
 export function parseFileSourceOptions(options: Readonly<Record<string, unknown>>): FileSourceOptions {
   const { path, format = 'json', csv = {} } = options;
@@ -51,29 +61,43 @@ export function parseFileSourceOptions(options: Readonly<Record<string, unknown>
 /**
  * One split (0) per file, read by task 0; other tasks read nothing. JSON lines come out as `json-text` batches of
  * line strings, CSV rows as `values` batches of string records (lenient); positions are 1-based line numbers, for
- * a CSV row the line it starts on. Blank lines are skipped but counted.
+ * a CSV row the line it starts on. Blank lines are skipped but counted. With `context.resume`, reading starts at
+ * the byte offset and line of the checkpoint's FilePosition.
  */
 export function createFileReader(options: Readonly<Record<string, unknown>>, context: SourceContext, tuning: FileReadTuning = {}): SourceReader {
   const parsed = parseFileSourceOptions(options);
   return new FileReader(parsed, context, tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES);
 }
 
+/**
+ * Reads whole lines only: a chunk is decoded up to its last line feed, and the bytes after it wait for the next
+ * chunk. A line feed byte never occurs inside a UTF-8 character, also not in an invalid one, so `text` decodes
+ * exactly `bytes[0, decodedBytes)` and the n-th line feed of the one is the n-th of the other: that finds the byte
+ * offset of a line start for a checkpoint without counting the bytes of every line.
+ */
 class FileReader implements SourceReader {
   readonly splits: readonly number[];
   private readonly options: FileSourceOptions;
   private readonly resolvedPath: string;
   private readonly buffer: Buffer;
-  private readonly decoder = new StringDecoder('utf8');
   private handle: FileHandle | undefined;
+  /** Byte offset in the file of the next chunk to read. */
+  private readOffset = 0;
+  /** Bytes read and not yet consumed, from `textOffset` in the file on: those `text` decodes, then an incomplete last line. */
+  private bytes = EMPTY_BYTES;
+  /** Byte offset in the file of `bytes[0]`, which is `text[0]`. */
+  private textOffset = 0;
+  /** How many of `bytes` `text` decodes. */
+  private decodedBytes = 0;
   /** Decoded text not yet consumed, from `cursor` on. */
   private text = '';
   private cursor = 0;
   /** Line number of the line that starts at `cursor`. */
   private line = 1;
-  /** The whole file has been read into `text`. */
+  /** The whole file has been read into `bytes`. */
   private endOfFile = false;
   private finished = false;
-  /** Nothing has been decoded yet: a byte order mark here is dropped. */
+  /** Nothing has been decoded yet and reading started at offset 0: a byte order mark here is dropped. */
   private atStart = true;
   private readonly csvParser: CsvRecordParser | undefined;
   /** CSV field names, from the header row or `csv.columns`. */
@@ -87,6 +111,15 @@ class FileReader implements SourceReader {
     this.buffer = Buffer.allocUnsafe(this.finished ? 0 : chunkBytes);
     this.csvParser = options.format === 'csv' ? new CsvRecordParser(options.csv.delimiter) : undefined;
     this.fieldNames = options.csv.header ? undefined : options.csv.columns;
+    const resumed = context.resume?.get(0);
+    if (resumed !== undefined && !this.finished) {
+      const position = parseFilePosition(resumed, options.path);
+      this.readOffset = position.offset;
+      this.textOffset = position.offset;
+      this.line = position.line;
+      this.atStart = position.offset === 0;
+      if (options.csv.header && position.header !== undefined) this.fieldNames = position.header;
+    }
   }
 
   async open(): Promise<void> {
@@ -109,6 +142,18 @@ class FileReader implements SourceReader {
 
   describePosition(_split: number, position: number): string {
     return `${this.options.path}:${position}`;
+  }
+
+  checkpointPosition(split: number): FilePosition {
+    if (split !== 0 || this.splits.length === 0) {
+      throw new RangeError(`file source '${this.options.path}': split ${split} is not read by this reader (a file is one split, 0, read by task 0)`);
+    }
+    const offset = this.textOffset + this.bytesBefore(this.cursor);
+    // Field names from `csv.columns` come from the spec again; only a header row's names need keeping.
+    if (this.options.csv.header && this.csvParser !== undefined && this.fieldNames !== undefined) {
+      return { offset, line: this.line, header: this.fieldNames.slice() };
+    }
+    return { offset, line: this.line };
   }
 
   async close(): Promise<void> {
@@ -135,8 +180,7 @@ class FileReader implements SourceReader {
           values.push(text.slice(start));
           positions.push(this.line);
         }
-        this.text = '';
-        this.cursor = 0;
+        this.cursor = text.length;
         this.finished = true;
         break;
       }
@@ -188,29 +232,70 @@ class FileReader implements SourceReader {
     return { split: 0, encoding: 'values', values, positions, lenient: true };
   }
 
-  /** Appends the next chunk of the file to the unconsumed text, decoding UTF-8 across chunk boundaries. */
+  /** Drops the consumed text, reads the next chunk and appends to the text the lines it completes. */
   private async readChunk(): Promise<void> {
     const handle = this.handle;
     if (handle === undefined) throw new Error(`file source '${this.options.path}': poll() before open()`);
-    const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, null);
-    let decoded: string;
+    const consumed = this.bytesBefore(this.cursor);
+    const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, this.readOffset);
+    this.readOffset += bytesRead;
+    const kept = this.bytes.subarray(consumed);
+    const decoded = this.decodedBytes - consumed;
+    this.textOffset += consumed;
+    let bytes = kept;
+    // Up to the end of the last whole line: only the chunk just read is searched, so a long line costs no rescans.
+    let end = decoded;
     if (bytesRead === 0) {
       this.endOfFile = true;
-      decoded = this.decoder.end();
+      end = bytes.length;
       // Release the file as soon as it is read, not only when the job closes its sources.
       this.handle = undefined;
       await handle.close();
     } else {
-      decoded = this.decoder.write(this.buffer.subarray(0, bytesRead));
+      const chunk = this.buffer.subarray(0, bytesRead);
+      const lineFeed = chunk.lastIndexOf(LINE_FEED);
+      if (lineFeed >= 0) end = kept.length + lineFeed + 1;
+      // A copy: the read buffer is reused.
+      bytes = Buffer.concat([kept, chunk]);
     }
-    if (this.atStart && decoded !== '') {
+    if (this.atStart && end > 0) {
       this.atStart = false;
-      if (decoded.startsWith(BYTE_ORDER_MARK)) decoded = decoded.slice(1);
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+        bytes = bytes.subarray(3);
+        this.textOffset += 3;
+        end -= 3;
+      }
     }
-    const rest = this.text.length === this.cursor ? '' : this.text.slice(this.cursor);
-    this.text = rest + decoded;
+    const rest = this.cursor === this.text.length ? '' : this.text.slice(this.cursor);
+    this.text = end > decoded ? rest + bytes.toString('utf8', decoded, end) : rest;
     this.cursor = 0;
+    this.bytes = bytes;
+    this.decodedBytes = end;
   }
+
+  /** The offset in `bytes` of `text[cursor]`, which starts a line or ends the text. */
+  private bytesBefore(cursor: number): number {
+    if (cursor === this.text.length) return this.decodedBytes;
+    if (cursor === 0) return 0;
+    // The line feed before `cursor` is the one with as many line feeds after it in `bytes` as `text` has after `cursor`.
+    let lineFeed = this.decodedBytes;
+    for (let after = countLineFeeds(this.text, cursor); after >= 0; after--) lineFeed = this.bytes.lastIndexOf(LINE_FEED, lineFeed - 1);
+    return lineFeed + 1;
+  }
+}
+
+/** Checks a position from a checkpoint. */
+function parseFilePosition(value: unknown, path: string): FilePosition {
+  const position = value as Partial<FilePosition> | null;
+  const valid =
+    typeof position === 'object' && position !== null &&
+    Number.isSafeInteger(position.offset) && position.offset! >= 0 &&
+    Number.isSafeInteger(position.line) && position.line! >= 1 &&
+    (position.header === undefined || (Array.isArray(position.header) && position.header.every((name) => typeof name === 'string')));
+  if (!valid) {
+    throw new Error(`file source '${path}': the checkpoint holds ${JSON.stringify(value)} as its position, not a byte offset and line number; restore another checkpoint, or run without restoring one`);
+  }
+  return position as FilePosition;
 }
 
 /** Whether text[start, end) is only spaces, tabs and carriage returns. */

@@ -74,9 +74,23 @@ export function parseGeneratorOptions(options: Readonly<Record<string, unknown>>
   };
 }
 
+/** Where `shard` starts: its first record, or the sequence number a checkpoint gives as its position. */
+function resumedSequence(shard: number, position: unknown, shards: number): number {
+  if (position === undefined) return shard;
+  if (!(Number.isSafeInteger(position) && (position as number) >= shard && (position as number) % shards === shard)) {
+    throw new Error(
+      `generator source: the checkpoint gives shard ${shard} the position ${JSON.stringify(position)}, which is not a record of that shard with ${shards} shards; ` +
+        `restore a checkpoint taken with the same 'shards', or run without restoring one`,
+    );
+  }
+  return position as number;
+}
+
 /**
  * Record i of the whole stream has the nominal event time start + i * interval and belongs to shard i mod shards;
  * task `taskIndex` reads the shards s with s mod parallelism = taskIndex. Each batch holds records of one shard.
+ * A shard's checkpoint position is the sequence number of its next record: records depend only on their sequence
+ * number, so a reader resumed there produces the same records as one that never stopped.
  */
 export function createGeneratorReader(options: Readonly<Record<string, unknown>>, context: SourceContext): SourceReader {
   return new GeneratorReader(parseGeneratorOptions(options), context);
@@ -107,8 +121,8 @@ class GeneratorReader implements SourceReader {
       if (options.count === 0 || shard < options.count) splits.push(shard);
     }
     this.splits = splits;
-    this.nextSequence = splits.slice();
-    this.unfinished = splits.length;
+    this.nextSequence = splits.map((shard) => resumedSequence(shard, context.resume?.get(shard), options.shards));
+    this.unfinished = this.nextSequence.filter((sequence) => options.count === 0 || sequence < options.count).length;
     this.rate = (options.rate * splits.length) / options.shards;
   }
 
@@ -157,6 +171,12 @@ class GeneratorReader implements SourceReader {
 
   describePosition(split: number, position: number): string {
     return `generator shard ${split} #${position}`;
+  }
+
+  checkpointPosition(split: number): number {
+    const index = this.splits.indexOf(split);
+    if (index < 0) throw new RangeError(`generator source: shard ${split} is not read by this reader, which reads shards ${this.splits.join(', ') || 'none'}`);
+    return this.nextSequence[index];
   }
 
   async close(): Promise<void> {}

@@ -10,7 +10,8 @@ export interface PinnedWatermark {
 
 /**
  * One split (0), read by task 0; other tasks read nothing. Positions are the records' indexes, described as
- * `test input #3`. Records are handed over as `values` batches, decoded by the job's decoder as in a run.
+ * `test input #3`; the checkpoint position is the index of the next record. Records are handed over as `values`
+ * batches, decoded by the job's decoder as in a run.
  *
  * Without pinned watermarks the reader leaves watermarks to the executor's bounded-out-of-orderness tracker, as
  * for any source. With them, it has a `watermark` method, which replaces that tracker: the watermark is -Infinity
@@ -43,6 +44,16 @@ class MemoryReader implements SourceReader {
     this.pins = [...watermarks].sort((a, b) => a.after - b.after);
     this.splits = context.taskIndex === 0 ? [0] : [];
     if (this.pins.length > 0) this.watermark = () => this.current;
+    const resumed = context.resume?.get(0);
+    if (resumed !== undefined && this.splits.length > 0) {
+      if (!(Number.isSafeInteger(resumed) && (resumed as number) >= 0 && (resumed as number) <= records.length)) {
+        throw new RangeError(
+          `the checkpoint resumes the test input at record ${JSON.stringify(resumed)}, but the input has ${records.length} records; restore a checkpoint taken with the same input`,
+        );
+      }
+      this.next = resumed as number;
+      this.applyPins();
+    }
   }
 
   async open(): Promise<void> {}
@@ -54,16 +65,27 @@ class MemoryReader implements SourceReader {
     const values = this.records.slice(this.next, end);
     const positions = values.map((_, index) => this.next + index);
     this.next = end;
-    // A source's watermark never goes back (Flink's sources emit monotonic watermarks): a lower pin changes nothing.
-    while (this.nextPin < this.pins.length && this.pins[this.nextPin].after < end) {
-      this.current = Math.max(this.current, this.pins[this.nextPin].watermark);
-      this.nextPin++;
-    }
+    this.applyPins();
     return { split: 0, encoding: 'values', values, positions, lenient: false };
   }
 
   describePosition(_split: number, position: number): string {
     return `test input #${position}`;
+  }
+
+  /** The index of the next record. */
+  checkpointPosition(split: number): number {
+    if (split !== 0 || this.splits.length === 0) throw new RangeError(`the test input is one split, 0, read by task 0; this reader does not read split ${split}`);
+    return this.next;
+  }
+
+  /** Applies the pins of the records handed over so far, which a resumed reader has as if it had handed them over itself. */
+  private applyPins(): void {
+    // A source's watermark never goes back (Flink's sources emit monotonic watermarks): a lower pin changes nothing.
+    while (this.nextPin < this.pins.length && this.pins[this.nextPin].after < this.next) {
+      this.current = Math.max(this.current, this.pins[this.nextPin].watermark);
+      this.nextPin++;
+    }
   }
 
   async close(): Promise<void> {}

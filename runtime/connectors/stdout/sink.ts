@@ -12,7 +12,12 @@ export function parseStdoutFormat(options: Readonly<Record<string, unknown>>): S
   return format;
 }
 
-/** `output` is process.stdout except in tests. Every task writes to the same stream; lines never interleave because each flush is one write. */
+/**
+ * `output` is process.stdout except in tests. Every task writes to the same stream; lines never interleave because
+ * each flush is one write. Whatever `context.delivery` asks, the sink writes straight out: a terminal or pipe cannot
+ * take output back, so under exactly_once it delivers at least once (a restore writes the output since the restored
+ * checkpoint again), and it has no prepareCommit or commit.
+ */
 export function createStdoutSink<T = unknown>(options: Readonly<Record<string, unknown>>, _context: SinkContext, output: Writable = process.stdout): SinkConnector<T> {
   return new StdoutSink<T>(parseStdoutFormat(options), output);
 }

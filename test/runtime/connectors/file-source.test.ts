@@ -1,4 +1,5 @@
-// Tests of the file source: JSON lines and CSV read in chunks, with blank lines, CRLF, quoting and line numbers.
+// Tests of the file source: JSON lines and CSV read in chunks, with blank lines, CRLF, quoting and line numbers, and
+// resumed from checkpoint positions.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceBatch, SourceReader } from '../../../runtime/api.ts';
 import { createFileReader } from '../../../runtime/connectors/file/source.ts';
+import { seededRandom } from '../../support/random.ts';
+import { type ReaderFactory, readAcrossCheckpoint, readWhole, type Resume } from './resume.ts';
 
 let directory: string;
 
@@ -26,8 +29,13 @@ async function file(content: string | Buffer, extension = 'jsonl'): Promise<stri
   return name;
 }
 
-function reader(options: Record<string, unknown>, chunkBytes?: number, taskIndex = 0): SourceReader {
-  return createFileReader(options, { taskIndex, parallelism: 2, cwd: directory }, chunkBytes === undefined ? {} : { chunkBytes });
+function reader(options: Record<string, unknown>, chunkBytes?: number, taskIndex = 0, resume?: Resume): SourceReader {
+  return createFileReader(options, { taskIndex, parallelism: 2, cwd: directory, resume }, chunkBytes === undefined ? {} : { chunkBytes });
+}
+
+/** The readers of both tasks (task 1 reads nothing), resumed from `resume` when given. */
+function readers(options: Record<string, unknown>, chunkBytes?: number): ReaderFactory {
+  return (resume) => [reader(options, chunkBytes, 0, resume), reader(options, chunkBytes, 1, resume)];
 }
 
 interface Read {
@@ -255,5 +263,105 @@ describe('file source: CSV', () => {
       return start;
     });
     expect(positions).toEqual(expectedPositions);
+  });
+});
+
+/**
+ * Reads `options`' file whole, then again with a checkpoint after every number of polls and at every chunk size up
+ * to `maxChunkBytes`: the records before and after the resume must be those of the whole read, at the same lines.
+ */
+async function expectResumeEverywhere(options: Record<string, unknown>, maxChunkBytes: number, batchSizes: readonly number[]): Promise<void> {
+  for (const maxRecords of batchSizes) {
+    const whole = await readWhole(readers(options), maxRecords);
+    const polls = Math.ceil((whole.get(0)?.values.length ?? 0) / maxRecords) + 1;
+    for (let chunkBytes = 1; chunkBytes <= maxChunkBytes; chunkBytes++) {
+      for (let pollsBefore = 0; pollsBefore <= polls; pollsBefore++) {
+        const { read } = await readAcrossCheckpoint(readers(options, chunkBytes), maxRecords, pollsBefore);
+        expect(read, `chunk ${chunkBytes} bytes, ${maxRecords} per poll, checkpoint after ${pollsBefore} polls`).toEqual(whole);
+      }
+    }
+  }
+}
+
+describe('file source: checkpoints and resume', () => {
+  it('the position is the byte offset and line number of the line after the last record polled', async () => {
+    // A byte order mark (3 bytes), `é` (2 bytes), a blank line and CRLF.
+    const path = await file('\uFEFF{"a":"é"}\n\n{"b":2}\r\n{"c":3}');
+    for (let chunkBytes = 1; chunkBytes <= 32; chunkBytes++) {
+      const source = reader({ path }, chunkBytes);
+      await source.open();
+      expect(source.checkpointPosition(0)).toEqual({ offset: 0, line: 1 });
+      expect((await source.poll(1))?.values).toEqual(['{"a":"é"}']);
+      expect(source.checkpointPosition(0)).toEqual({ offset: 3 + 11, line: 2 });
+      expect((await source.poll(1))?.values).toEqual(['{"b":2}']);
+      expect(source.checkpointPosition(0)).toEqual({ offset: 14 + 1 + 9, line: 4 });
+      expect((await source.poll(1))?.values).toEqual(['{"c":3}']);
+      expect(source.checkpointPosition(0)).toEqual({ offset: 31, line: 4 });
+      expect(await source.poll(1)).toBeNull();
+      expect(source.checkpointPosition(0)).toEqual({ offset: 31, line: 4 });
+      await source.close();
+    }
+  });
+
+  it('resumes JSON lines at the next record, wherever chunk boundaries and the checkpoint fall', async () => {
+    const content = '\uFEFF{"a":"é"}\r\n\n{"b":"😀😀"}\n  \n{"c":"ü"}\n{"d":1}\n\n{"e":"€"}';
+    await expectResumeEverywhere({ path: await file(content) }, Buffer.byteLength(content) + 1, [1, 2, 3]);
+  });
+
+  it('keeps byte offsets exact in a file that is not valid UTF-8', async () => {
+    const content = Buffer.concat([
+      Buffer.from('{"latin1":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n'),
+      // A 4-byte character cut short, and an overlong encoding: both decode to U+FFFD, neither to 3 bytes.
+      Buffer.from('{"cut":"'), Buffer.from([0xf0, 0x9f, 0x98]), Buffer.from('"}\n'),
+      Buffer.from('{"overlong":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}\n'),
+      Buffer.from('{"last":"ok"}\n'),
+    ]);
+    const path = await file(content);
+    const whole = await readWhole(readers({ path }), 1);
+    expect(whole.get(0)?.values).toEqual(['{"latin1":"caf\uFFFD"}', '{"cut":"\uFFFD"}', '{"overlong":"\uFFFD\uFFFD"}', '{"last":"ok"}']);
+    await expectResumeEverywhere({ path }, content.length + 1, [1, 2]);
+  });
+
+  it('resumes a large file at checkpoints taken at random', async () => {
+    const random = seededRandom(7);
+    let content = '';
+    for (let index = 0; index < 5_000; index++) {
+      if (random() < 0.05) content += '\n';
+      content += JSON.stringify({ index, text: 'ä€😀'.repeat(Math.floor(random() * 4)) }) + (random() < 0.5 ? '\n' : '\r\n');
+    }
+    const path = await file(content);
+    const whole = await readWhole(readers({ path }), 17);
+    expect(whole.get(0)?.values).toHaveLength(5_000);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const chunkBytes = 1 + Math.floor(random() * 3000);
+      const pollsBefore = Math.floor(random() * 300);
+      const { read } = await readAcrossCheckpoint(readers({ path }, chunkBytes), 17, pollsBefore);
+      expect(read, `chunk ${chunkBytes} bytes, checkpoint after ${pollsBefore} polls`).toEqual(whole);
+    }
+  });
+
+  it('resumes CSV at the next row, also when chunks end inside quoted cells and characters', async () => {
+    const content = '\uFEFFid,text\r\n1,"a ""b"" ü"\r\n\r\n2,"😀\r\nc, d"\n3,plain é\n"4","x\n\ny"\n5,"€"';
+    await expectResumeEverywhere({ path: await file(content, 'csv'), format: 'csv' }, Buffer.byteLength(content) + 1, [1, 2]);
+  });
+
+  it('keeps a CSV header row in the position, so a resumed reader knows its columns', async () => {
+    const path = await file('name;price\n"apple";1\npear;2\n', 'csv');
+    const options = { path, format: 'csv', csv: { delimiter: ';' } };
+    const { read, checkpoint } = await readAcrossCheckpoint(readers(options, 5), 1, 1);
+    expect(checkpoint).toEqual(new Map([[0, { offset: 11 + 10, line: 3, header: ['name', 'price'] }]]));
+    expect(read.get(0)).toEqual({ values: [{ name: 'apple', price: '1' }, { name: 'pear', price: '2' }], positions: [2, 3] });
+  });
+
+  it('resumes CSV without a header row with the spec\'s columns', async () => {
+    const content = '1,"x\ny"\n\n2,ü\n3,"😀"\n';
+    await expectResumeEverywhere({ path: await file(content, 'csv'), format: 'csv', csv: { header: false, columns: ['n', 'text'] } }, Buffer.byteLength(content) + 1, [1]);
+  });
+
+  it('rejects a position that is not a byte offset and line, saying what to do', () => {
+    const resume = new Map([[0, { offset: -1, line: 1 }]]);
+    expect(() => reader({ path: 'x.jsonl' }, undefined, 0, resume)).toThrow(/file source 'x\.jsonl': the checkpoint holds .* as its position, .*run without restoring/);
+    // Task 1 reads no split, so it ignores the position of split 0.
+    expect(reader({ path: 'x.jsonl' }, undefined, 1, resume).splits).toEqual([]);
   });
 });

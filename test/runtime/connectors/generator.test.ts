@@ -1,4 +1,5 @@
-// Tests of the generator source: determinism, sharding, event time, pacing, and the datasets' shapes and mixes.
+// Tests of the generator source: determinism, sharding, event time, pacing, checkpoints and resume, and the
+// datasets' shapes and mixes.
 
 import { describe, expect, it } from 'vitest';
 import type { SourceBatch, SourceReader } from '../../../runtime/api.ts';
@@ -6,13 +7,19 @@ import { type Dataset, datasetNames, datasetTypes } from '../../../runtime/conne
 import { mix32 } from '../../../runtime/hash.ts';
 import { Random } from '../../../runtime/connectors/generator/random.ts';
 import { createGeneratorReader } from '../../../runtime/connectors/generator/source.ts';
+import { type ReaderFactory, readAcrossCheckpoint, readWhole, type Resume } from './resume.ts';
 
 type Row = Record<string, unknown>;
 
 const START = Date.UTC(2026, 0, 1);
 
-function reader(options: Record<string, unknown>, taskIndex = 0, parallelism = 1): SourceReader {
-  return createGeneratorReader(options, { taskIndex, parallelism, cwd: '/' });
+function reader(options: Record<string, unknown>, taskIndex = 0, parallelism = 1, resume?: Resume): SourceReader {
+  return createGeneratorReader(options, { taskIndex, parallelism, cwd: '/', resume });
+}
+
+/** The readers of every task, resumed from `resume` when given. */
+function readers(options: Record<string, unknown>, parallelism: number): ReaderFactory {
+  return (resume) => Array.from({ length: parallelism }, (_, taskIndex) => reader(options, taskIndex, parallelism, resume));
 }
 
 interface Read {
@@ -63,6 +70,19 @@ function referenceMulberry32(seed: number, count: number): number[] {
     words.push(Number((t ^ (t >> 14n)) & mask));
   }
   return words;
+}
+
+/** Reads `source` to its end, checking that it never gets ahead of `rate` from its open; returns how many records it gave. */
+async function readPaced(source: SourceReader, rate: number): Promise<number> {
+  const opened = performance.now();
+  await source.open();
+  let emitted = 0;
+  for (let batch = await source.poll(1000); batch !== null; batch = await source.poll(1000)) {
+    emitted += batch.values.length;
+    // The reader measured its elapsed time before this point, so the test's elapsed time is at least as long.
+    expect(emitted).toBeLessThanOrEqual(((performance.now() - opened) * rate) / 1000);
+  }
+  return emitted;
 }
 
 describe('random numbers', () => {
@@ -165,6 +185,53 @@ describe('generator source: shards', () => {
   });
 });
 
+describe('generator source: checkpoints and resume', () => {
+  it('a shard\'s position is the sequence number of its next record', async () => {
+    const source = reader({ dataset: 'orders', shards: 3 }, 1, 2);
+    expect(source.splits).toEqual([1]);
+    expect(source.checkpointPosition(1)).toBe(1);
+    await source.open();
+    expect((await source.poll(4))?.positions).toEqual([1, 4, 7, 10]);
+    expect(source.checkpointPosition(1)).toBe(13);
+    expect(() => source.checkpointPosition(0)).toThrow(/shard 0 is not read by this reader, which reads shards 1/);
+  });
+
+  it('resumed readers give the records an uninterrupted read gives, per shard, wherever the checkpoint falls', async () => {
+    const options = { dataset: 'clicks', seed: 3, count: 1003, shards: 5, out_of_order: 0.2 };
+    const whole = await readWhole(readers(options, 2), 7);
+    expect([...whole.keys()].sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const pollsBefore of [0, 1, 2, 9, 50, 144, 1000]) {
+      const { read } = await readAcrossCheckpoint(readers(options, 2), 7, pollsBefore);
+      expect(read, `checkpoint after ${pollsBefore} polls`).toEqual(whole);
+    }
+  });
+
+  it('positions do not depend on parallelism: a checkpoint taken with 2 tasks resumes with 3', async () => {
+    const options = { dataset: 'payments', count: 500, shards: 4 };
+    const whole = await readWhole(readers(options, 1), 10);
+    for (const pollsBefore of [1, 3, 7]) {
+      const { read } = await readAcrossCheckpoint(readers(options, 2), 10, pollsBefore, readers(options, 3));
+      expect(read, `checkpoint after ${pollsBefore} polls`).toEqual(whole);
+    }
+  });
+
+  it('with a rate, a resumed reader paces itself from its own start', async () => {
+    const rate = 4000;
+    const options = { dataset: 'orders', count: 400, rate };
+    const { checkpoint } = await readAcrossCheckpoint(readers(options, 1), 1000, 2);
+    expect(await readPaced(reader(options, 0, 1, checkpoint), rate)).toBe(400 - (checkpoint.get(0) as number));
+  });
+
+  it('rejects a position that is not a record of its shard, saying what to do', () => {
+    const resume = new Map([[1, 6]]);
+    expect(() => reader({ dataset: 'orders', shards: 4 }, 1, 2, resume)).toThrow(
+      /gives shard 1 the position 6, which is not a record of that shard with 4 shards; restore a checkpoint taken with the same 'shards'/,
+    );
+    // Task 0 reads shards 0 and 2, so it ignores the position of shard 1.
+    expect(reader({ dataset: 'orders', shards: 4 }, 0, 2, resume).splits).toEqual([0, 2]);
+  });
+});
+
 describe('generator source: event time', () => {
   it('record i has the nominal time start + i * interval', async () => {
     const { records } = await readAll(reader({ dataset: 'clicks', count: 1000, start: '2026-03-01T12:00:00Z', interval: 250 }));
@@ -226,16 +293,7 @@ describe('generator source: reading', () => {
 
   it('with a rate, never gets ahead of it', async () => {
     const rate = 2000;
-    const source = reader({ dataset: 'orders', count: 300, rate });
-    const opened = performance.now();
-    await source.open();
-    let emitted = 0;
-    for (let batch = await source.poll(1000); batch !== null; batch = await source.poll(1000)) {
-      emitted += batch.values.length;
-      // The reader measured its elapsed time before this point, so the test's elapsed time is at least as long.
-      expect(emitted).toBeLessThanOrEqual(((performance.now() - opened) * rate) / 1000);
-    }
-    expect(emitted).toBe(300);
+    expect(await readPaced(reader({ dataset: 'orders', count: 300, rate }), rate)).toBe(300);
   });
 
   it('with a rate, event time follows the rate unless an interval is given', async () => {

@@ -28,13 +28,13 @@ describe('connector registry', () => {
       expect(Object.keys(batch?.values[0] as object)).toContain('user_id');
 
       const sinkDefinition: SinkDefinition = { id: 'out', connector: 'file', options: { path: 'out.jsonl' } };
-      const sink = createSinkConnector(sinkDefinition, { taskIndex: 0, parallelism: 1, outputPath: directory });
+      const sink = createSinkConnector(sinkDefinition, { taskIndex: 0, parallelism: 1, outputPath: directory, delivery: 'none' });
       await sink.open();
       sink.write({ y: 2 });
       await sink.close();
       expect(await readFile(join(directory, 'out.jsonl'), 'utf8')).toBe('{"y":2}\n');
 
-      const stdout = createSinkConnector({ id: 'show', connector: 'stdout', options: { format: 'text' } }, { taskIndex: 0, parallelism: 1, outputPath: directory });
+      const stdout = createSinkConnector({ id: 'show', connector: 'stdout', options: { format: 'text' } }, { taskIndex: 0, parallelism: 1, outputPath: directory, delivery: 'none' });
       expect(stdout.written).toBe(0);
     } finally {
       await rm(directory, { recursive: true, force: true });

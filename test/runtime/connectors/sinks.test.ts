@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SinkContext } from '../../../runtime/api.ts';
 import { createFileSink, taskFilePath } from '../../../runtime/connectors/file/sink.ts';
 import { createStdoutSink, formatText } from '../../../runtime/connectors/stdout/sink.ts';
 
@@ -18,7 +19,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-const single = () => ({ taskIndex: 0, parallelism: 1, outputPath: directory });
+const single = (): SinkContext => ({ taskIndex: 0, parallelism: 1, outputPath: directory, delivery: 'none' });
 
 describe('file sink', () => {
   it('writes JSON lines on flush, creating parent directories', async () => {
@@ -55,7 +56,7 @@ describe('file sink', () => {
 
   it('resolves an absolute path as it is', async () => {
     const path = join(directory, 'absolute.jsonl');
-    const sink = createFileSink({ path }, { taskIndex: 0, parallelism: 1, outputPath: '/elsewhere' });
+    const sink = createFileSink({ path }, { taskIndex: 0, parallelism: 1, outputPath: '/elsewhere', delivery: 'none' });
     await sink.open();
     sink.write({ ok: true });
     await sink.close();
@@ -63,11 +64,11 @@ describe('file sink', () => {
   });
 
   it('writes one file per task when parallelism is above 1', async () => {
-    expect(taskFilePath('out/revenue.jsonl', { taskIndex: 2, parallelism: 4, outputPath: '/data' })).toBe('/data/out/revenue-2.jsonl');
-    expect(taskFilePath('out/revenue', { taskIndex: 0, parallelism: 2, outputPath: '/data' })).toBe('/data/out/revenue-0');
-    expect(taskFilePath('out/revenue.jsonl', { taskIndex: 0, parallelism: 1, outputPath: '/data' })).toBe('/data/out/revenue.jsonl');
+    expect(taskFilePath('out/revenue.jsonl', { taskIndex: 2, parallelism: 4, outputPath: '/data', delivery: 'none' })).toBe('/data/out/revenue-2.jsonl');
+    expect(taskFilePath('out/revenue', { taskIndex: 0, parallelism: 2, outputPath: '/data', delivery: 'none' })).toBe('/data/out/revenue-0');
+    expect(taskFilePath('out/revenue.jsonl', { taskIndex: 0, parallelism: 1, outputPath: '/data', delivery: 'none' })).toBe('/data/out/revenue.jsonl');
     for (const taskIndex of [0, 1]) {
-      const sink = createFileSink({ path: 'parallel/rows.jsonl' }, { taskIndex, parallelism: 2, outputPath: directory });
+      const sink = createFileSink({ path: 'parallel/rows.jsonl' }, { taskIndex, parallelism: 2, outputPath: directory, delivery: 'none' });
       await sink.open();
       sink.write({ task: taskIndex });
       await sink.close();
