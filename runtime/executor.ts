@@ -216,8 +216,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     const eventTime = definition.eventTime;
     const now = Date.now();
     decoder.lenient = batch.lenient;
-    let count = values.length;
-    if (options.maxRecords > 0 && recordsIn + count > options.maxRecords) count = options.maxRecords - recordsIn;
+    const count = values.length;
     for (let i = 0; i < count; i++) {
       let raw = values[i];
       if (batch.encoding === 'json-text') {
@@ -276,7 +275,9 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       let polled = 0;
       for (const source of sources) {
         if (source.ended) continue;
-        const batch = await source.reader.poll(batchSize);
+        // Near the record limit, ask for just what is left: a reader's position then covers exactly what was
+        // processed, which a checkpoint relies on.
+        const batch = await source.reader.poll(options.maxRecords > 0 ? Math.min(batchSize, options.maxRecords - recordsIn) : batchSize);
         if (batch === null) {
           source.ended = true;
           for (const split of source.reader.splits) source.watermarks.endSplit(split);

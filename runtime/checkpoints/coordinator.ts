@@ -167,7 +167,8 @@ export class CheckpointCoordinator {
     const work = await workDirectory(settings.directory);
     const sameKind = restored !== undefined && restored.metadata.backend === settings.backend;
     const backend = await openStateBackend(settings.backend, work, sameKind ? join(restored.location.path, STATE_DIRECTORY) : undefined);
-    const nextId = await nextCheckpointId(settings.directory);
+    // Ids only grow, also after restoring a checkpoint of another directory: sinks name pending output by them.
+    const nextId = Math.max(await nextCheckpointId(settings.directory), (restored?.metadata.id ?? 0) + 1);
     return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !sameKind);
   }
 
