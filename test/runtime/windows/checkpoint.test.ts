@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Key, OperatorState } from '../../../runtime/api.ts';
 import type { WindowAggregation } from '../../../runtime/windows/aggregation.ts';
+import { SessionWindowOperator } from '../../../runtime/windows/session.ts';
 import { SlidingWindowOperator } from '../../../runtime/windows/sliding.ts';
 import { TumblingWindowOperator } from '../../../runtime/windows/tumbling.ts';
 import { expectExactlyOnce, StateModel, type Output, type Subject } from './checkpointing.ts';
@@ -101,6 +102,15 @@ describe('window operators restored from checkpoints', () => {
     }
   }
 
+  for (const [allowedLatenessMs, grainMs] of [[0, 1], [400, 1], [400, 50]]) {
+    it(`session (gap 300, lateness ${allowedLatenessMs}, times in steps of ${grainMs} ms): as if never stopped`, () => {
+      const create = (emit: Emit) => keyedSubject(new SessionWindowOperator({ id: 'visits', gapMs: 300, allowedLatenessMs, aggregation: rowAggregation, ...windowCallbacks(emit) }));
+      // A record per key every 480 ms on average: sessions of a few records, which late records bridge and merge.
+      const { uninterrupted, incremental } = expectExactlyOnce(create, lateActions(300 + allowedLatenessMs, 40, grainMs), 300);
+      expect(lateness(uninterrupted).late).toBeGreaterThan(20);
+      expect(incremental.heldRows).toBe(0);
+    });
+  }
 });
 
 describe('checkpoint rows of window operators', () => {
@@ -170,6 +180,36 @@ describe('checkpoint rows of window operators', () => {
     after.state.restored(-Infinity);
     after.onWatermark(9);
     expect(emitted).toEqual([[true, [1]], [1, [2, 5]], ['1', [3]], ['true', [4]]]);
+  });
+
+  it('session: a row per session start; growing earlier moves the row, merging deletes the merged one, freeing deletes it', () => {
+    const operator = new SessionWindowOperator({ id: 'visits', gapMs: 10, allowedLatenessMs: 5, aggregation: rowAggregation, ...windowCallbacks(() => {}) });
+    const model = new StateModel();
+    const process = (event: Event) => operator.process(event.key, event, event.time);
+    const [a20, a15, a40, a30] = [record(1, 'a', 20), record(2, 'a', 15), record(3, 'a', 40), record(4, 'a', 30)];
+    process(a20);
+    operator.state.snapshot(model, false);
+    expect(rows(model)).toEqual([['a', 20, { end: 30, fired: false, timer: 29, timerOrder: 0, acc: saved(a20) }]]);
+    process(a15); // [15, 30): the timer is registered again under the new start
+    operator.state.snapshot(model, false);
+    expect(rows(model)).toEqual([['a', 15, { end: 30, fired: false, timer: 29, timerOrder: 1, acc: saved(a20, a15) }]]);
+    process(a40);
+    operator.state.snapshot(model, false);
+    expect(rows(model)).toEqual([
+      ['a', 15, { end: 30, fired: false, timer: 29, timerOrder: 1, acc: saved(a20, a15) }],
+      ['a', 40, { end: 50, fired: false, timer: 49, timerOrder: 2, acc: saved(a40) }],
+    ]);
+    process(a30); // [30, 40) touches [15, 30) and [40, 50): one session [15, 50), whose timer stays at 29 until it pops
+    operator.state.snapshot(model, false);
+    expect(rows(model)).toEqual([['a', 15, { end: 50, fired: false, timer: 29, timerOrder: 1, acc: saved(a20, a15, a40, a30) }]]);
+    expect(model.deletes).toBe(2); // (a, 20) moved, (a, 40) merged
+    operator.onWatermark(49); // the timer pops at 29 and moves to 49 (order 3), which fires and sets the cleanup timer
+    operator.state.snapshot(model, false);
+    expect(rows(model)).toEqual([['a', 15, { end: 50, fired: true, timer: 54, timerOrder: 4, acc: saved(a20, a15, a40, a30) }]]);
+    operator.onWatermark(Infinity);
+    operator.state.snapshot(model, false);
+    expect(rows(model)).toEqual([]);
+    expect(operator.state.size).toBe(0);
   });
 
   it('sliding: rows are panes only; running accumulators are rebuilt from them', () => {
