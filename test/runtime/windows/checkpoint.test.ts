@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Key, OperatorState } from '../../../runtime/api.ts';
 import type { WindowAggregation } from '../../../runtime/windows/aggregation.ts';
+import { GlobalWindowOperator, type GlobalEvictor, type GlobalTrigger } from '../../../runtime/windows/global.ts';
 import { SessionWindowOperator } from '../../../runtime/windows/session.ts';
 import { SlidingWindowOperator } from '../../../runtime/windows/sliding.ts';
 import { TumblingWindowOperator } from '../../../runtime/windows/tumbling.ts';
@@ -109,6 +110,22 @@ describe('window operators restored from checkpoints', () => {
       const { uninterrupted, incremental } = expectExactlyOnce(create, lateActions(300 + allowedLatenessMs, 40, grainMs), 300);
       expect(lateness(uninterrupted).late).toBeGreaterThan(20);
       expect(incremental.heldRows).toBe(0);
+    });
+  }
+
+  const globals: Array<{ trigger: GlobalTrigger; evictor?: GlobalEvictor }> = [
+    { trigger: { kind: 'count', count: 3 } },
+    { trigger: { kind: 'count', count: 2 }, evictor: { kind: 'count', count: 4 } },
+    { trigger: { kind: 'count', count: 3 }, evictor: { kind: 'time', spanMs: 200 } },
+    { trigger: { kind: 'event_time' } },
+    { trigger: { kind: 'event_time' }, evictor: { kind: 'count', count: 3 } },
+  ];
+  for (const { trigger, evictor } of globals) {
+    it(`global (trigger ${JSON.stringify(trigger)}, evictor ${JSON.stringify(evictor ?? null)}): as if never stopped`, () => {
+      const create = (emit: Emit) => keyedSubject(new GlobalWindowOperator({ id: 'rolling', trigger, evictor, allowedLatenessMs: 0, aggregation: rowAggregation, ...windowCallbacks(emit) }));
+      const { incremental } = expectExactlyOnce(create, lateActions(7, 10, 50), 400);
+      // Keys live as long as the job: a row per key.
+      expect(incremental.heldRows).toBe(keys.length);
     });
   }
 });
@@ -231,5 +248,47 @@ describe('checkpoint rows of window operators', () => {
     emitted.length = 0;
     after.onWatermark(Infinity);
     expect(emitted.map(({ value }) => (value as { row: Row }).row.ids)).toEqual([[2, 3, 4], [3, 4]]);
+  });
+
+  it('global: the every trigger is re-armed by the first processing time after a restore, then fires as before', () => {
+    const create = (emitted: Output[]) => new GlobalWindowOperator({
+      id: 'rolling', trigger: { kind: 'every', intervalMs: 1000 }, allowedLatenessMs: 0, aggregation: rowAggregation,
+      ...windowCallbacks((output) => emitted.push(output)),
+    });
+    const uninterrupted: Output[] = [];
+    const before = create(uninterrupted);
+    before.onProcessingTime(500);
+    for (const event of [record(1, 'b', 1), record(2, 'c', 2)]) before.process(event.key, event, event.time);
+    before.onProcessingTime(1000); // fires b, c
+    const model = new StateModel();
+    before.state.snapshot(model, false);
+    const restored: Output[] = [];
+    const after = create(restored);
+    for (const row of [...model.rows.values()].reverse()) after.state.restoreRow(row.key, row.namespace, row.value);
+    after.state.restored(-Infinity);
+    uninterrupted.length = 0;
+    for (const operator of [before, after]) {
+      operator.process('a', record(3, 'a', 3), 3);
+      operator.process('b', record(4, 'b', 4), 4);
+      operator.onProcessingTime(2000); // fires b, c, a, except in the restored operator: it sets its schedule
+      operator.onProcessingTime(3000);
+    }
+    const firing = (outputs: Output[]) => outputs.map(({ key, value }) => `${key} ${(value as { row: Row }).row.ids.join(',')}`);
+    expect(firing(uninterrupted)).toEqual(['b 1,4', 'c 2', 'a 3', 'b 1,4', 'c 2', 'a 3']);
+    expect(firing(restored)).toEqual(['b 1,4', 'c 2', 'a 3']);
+  });
+
+  it('global: a checkpoint taken with an evictor does not restore without one (and the other way), saying what to do', () => {
+    const create = (evictor?: GlobalEvictor) => new GlobalWindowOperator({
+      id: 'rolling', trigger: { kind: 'count', count: 2 }, evictor, allowedLatenessMs: 0, aggregation: rowAggregation, ...windowCallbacks(() => {}),
+    });
+    const withEvictor = create({ kind: 'count', count: 2 });
+    withEvictor.process('a', record(1, 'a', 1), 1);
+    const model = new StateModel();
+    withEvictor.state.snapshot(model, false);
+    const [row] = model.rows.values();
+    expect(() => create().state.restoreRow(row.key, row.namespace, row.value)).toThrow(
+      "the checkpoint holds step 'rolling' (uid 'rolling') with an evictor, and its state cannot be restored without one: keep the step's evictor as it was, or give the step a new uid to start it empty",
+    );
   });
 });
