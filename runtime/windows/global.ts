@@ -1,7 +1,8 @@
 // Keyed global windows with a count, processing-time or event-time trigger and an optional evictor, as Flink's GlobalWindows.
 import { assertNever } from '../assert.ts';
-import type { Key, Operator } from '../api.ts';
+import type { Key, Operator, OperatorState, StateNamespace, StateRowWriter } from '../api.ts';
 import { requirePositiveDuration, windowStart } from './assigners.ts';
+import { byArrival, compareKeys } from './checkpoint.ts';
 import { CountEvictor, KeptRecords, TimeEvictor, type Evictor } from './evictors.ts';
 import { TimerService } from '../time/timers.ts';
 import type { WindowOperatorOptions } from './lateness.ts';
@@ -31,6 +32,8 @@ export interface GlobalWindowOptions<K extends Key, In, Acc, Out> extends Window
 
 interface GlobalKeyState<K extends Key, In, Acc> {
   readonly key: K;
+  /** The key's place among the operator's keys: the `every` trigger fires keys in this order. */
+  readonly arrival: number;
   /** Without an evictor: the accumulator of every record of the key. */
   readonly acc: Acc | undefined;
   /** With an evictor: the records kept, aggregated afresh at each firing. */
@@ -42,6 +45,24 @@ interface GlobalKeyState<K extends Key, In, Acc> {
   sinceFiring: number;
   /** The pending event-time timer, NaN when none; at or before `maxTime`. */
   timerTimestamp: number;
+  /** When the timer was registered, in the operator's count of registrations: timers due together fire in this order. */
+  timerOrder: number;
+  /** Whether the key's row must be written at the next snapshot. */
+  changed: boolean;
+}
+
+/** A key's row in checkpoints, under (key, ''): `acc` without an evictor, the kept `records` and their `times` with one. */
+interface GlobalRow {
+  readonly arrival: number;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly sinceFiring: number;
+  /** The pending event-time timer and its registration order; null when none. */
+  readonly timer: number | null;
+  readonly timerOrder: number | null;
+  readonly acc?: unknown;
+  readonly records?: readonly unknown[];
+  readonly times?: readonly number[];
 }
 
 function createEvictor(evictor: GlobalEvictor): Evictor {
@@ -69,9 +90,17 @@ function createEvictor(evictor: GlobalEvictor): Evictor {
  * (latest - D, latest] (TimeEvictor).
  * A row's window_start/window_end are the min and max + 1 of its records' times; its time is their max.
  * There is no lateness: every record joins its key's window. State lives as long as the key does.
+ *
+ * In checkpoints (the operator is its own OperatorState) a row per key (namespace '') holds its accumulator or kept
+ * records and its trigger's state: records since the last firing, the pending event-time timer. The `every`
+ * trigger's schedule is not kept: processing time goes on while a job is down, so a restored operator sets it
+ * afresh from the first `onProcessingTime`, as a new one does. With an evictor, records are kept in checkpoints as
+ * they are (records are plain data).
  */
-export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operator {
+export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
   readonly id: string;
+  readonly uid: string;
+  readonly state: OperatorState = this;
   private readonly trigger: GlobalTrigger;
   private readonly evictor: Evictor | undefined;
   private readonly states = new Map<K, GlobalKeyState<K, In, Acc>>();
@@ -80,9 +109,20 @@ export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operat
   private watermark = -Infinity;
   /** Next processing time the `every` trigger fires at; NaN until the first `onProcessingTime`. */
   private nextFiring = NaN;
+  /** Keys created so far: the next key's `arrival`. */
+  private arrivals = 0;
+  /** Timers registered so far: the next timer's `timerOrder`. */
+  private timerRegistrations = 0;
+  /** Whether changes are tracked: from the first snapshot or restore on (before, no row is in a checkpoint). */
+  private tracking = false;
+  /** Keys whose row must be written at the next snapshot. */
+  private readonly changedStates: GlobalKeyState<K, In, Acc>[] = [];
+  /** Restored keys, until `restored` puts them back in their order. */
+  private readonly restoring: GlobalKeyState<K, In, Acc>[] = [];
 
   constructor(private readonly options: GlobalWindowOptions<K, In, Acc, Out>) {
     this.id = options.id;
+    this.uid = options.uid ?? options.id;
     this.trigger = options.trigger;
     switch (options.trigger.kind) {
       case 'count':
@@ -106,14 +146,23 @@ export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operat
     return this.states.size;
   }
 
+  /** Rows held: one per key. */
+  get size(): number {
+    return this.states.size;
+  }
+
   process(key: K, record: In, time: number): void {
     let state = this.states.get(key);
     if (state === undefined) {
       const kept = this.evictor === undefined ? undefined : new KeptRecords<In>();
       const acc = kept === undefined ? this.options.aggregation.create(key) : undefined;
-      state = { key, acc, kept, minTime: time, maxTime: time, sinceFiring: 0, timerTimestamp: NaN };
+      state = {
+        key, arrival: this.arrivals++, acc, kept, minTime: time, maxTime: time, sinceFiring: 0, timerTimestamp: NaN, timerOrder: NaN,
+        changed: false,
+      };
       this.states.set(key, state);
     }
+    this.markChanged(state);
     if (time < state.minTime) state.minTime = time;
     if (time > state.maxTime) state.maxTime = time;
     if (state.kept === undefined) this.options.aggregation.add(state.acc!, record, time);
@@ -135,10 +184,7 @@ export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operat
       case 'event_time':
         if (state.maxTime <= this.watermark) this.fire(state);
         // A pending timer before the new latest time stays: when it pops it moves itself (see onWatermark).
-        else if (Number.isNaN(state.timerTimestamp)) {
-          this.timers.register(state.maxTime, key, 0);
-          state.timerTimestamp = state.maxTime;
-        }
+        else if (Number.isNaN(state.timerTimestamp)) this.schedule(state);
         break;
       default:
         assertNever(trigger);
@@ -152,13 +198,10 @@ export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operat
       const state = this.states.get(timer.key);
       if (state === undefined) continue;
       state.timerTimestamp = NaN;
-      if (timer.timestamp < state.maxTime) {
-        // Later records moved the key's latest time: fire then (in this loop, in order, if the watermark is past it).
-        this.timers.register(state.maxTime, timer.key, 0);
-        state.timerTimestamp = state.maxTime;
-      } else {
-        this.fire(state);
-      }
+      this.markChanged(state);
+      // Later records moved the key's latest time: fire then (in this loop, in order, if the watermark is past it).
+      if (timer.timestamp < state.maxTime) this.schedule(state);
+      else this.fire(state);
     }
   }
 
@@ -174,6 +217,90 @@ export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operat
     this.nextFiring = windowStart(now, 0, interval) + interval;
   }
 
+  snapshot(out: StateRowWriter, full: boolean): void {
+    const states = this.tracking && !full ? this.changedStates : this.states.values();
+    for (const state of states) this.write(out, state);
+    for (const state of this.changedStates) state.changed = false;
+    this.changedStates.length = 0;
+    this.tracking = true;
+  }
+
+  restoreRow(key: K, _namespace: StateNamespace, value: unknown): void {
+    const row = value as GlobalRow;
+    const evicting = this.evictor !== undefined;
+    if (evicting !== (row.records !== undefined)) {
+      throw new Error(
+        `the checkpoint holds step '${this.id}' (uid '${this.uid}') ${evicting ? 'without' : 'with'} an evictor, and its state cannot be ` +
+          `restored ${evicting ? 'with' : 'without'} one: keep the step's evictor as it was, or give the step a new uid to start it empty`,
+      );
+    }
+    let kept: KeptRecords<In> | undefined;
+    if (evicting) {
+      kept = new KeptRecords<In>();
+      const records = row.records as readonly In[];
+      for (let index = 0; index < records.length; index++) kept.push(records[index], row.times![index]);
+    }
+    const acc = evicting ? undefined : this.options.aggregation.load(key, row.acc);
+    this.restoring.push({
+      key, arrival: row.arrival, acc, kept, minTime: row.minTime, maxTime: row.maxTime, sinceFiring: row.sinceFiring,
+      timerTimestamp: row.timer ?? NaN, timerOrder: row.timerOrder ?? NaN, changed: false,
+    });
+  }
+
+  restored(watermark: number): void {
+    this.watermark = watermark;
+    // Keys go back in the order they first came (rows of several tasks' checkpoints that share a place go by key):
+    // the `every` trigger fires them in that order.
+    const restoring = this.restoring.sort(byArrival);
+    for (const state of restoring) this.states.set(state.key, state);
+    this.arrivals = restoring.length === 0 ? 0 : restoring[restoring.length - 1].arrival + 1;
+    const timed = restoring.filter((state) => !Number.isNaN(state.timerTimestamp));
+    timed.sort((a, b) => a.timerOrder - b.timerOrder || compareKeys(a.key, b.key));
+    for (const state of timed) this.timers.register(state.timerTimestamp, state.key, 0);
+    this.timerRegistrations = timed.length === 0 ? 0 : timed[timed.length - 1].timerOrder + 1;
+    this.restoring.length = 0;
+    this.tracking = true;
+  }
+
+  private write(out: StateRowWriter, state: GlobalKeyState<K, In, Acc>): void {
+    const pending = !Number.isNaN(state.timerTimestamp);
+    const common = {
+      arrival: state.arrival,
+      minTime: state.minTime,
+      maxTime: state.maxTime,
+      sinceFiring: state.sinceFiring,
+      timer: pending ? state.timerTimestamp : null,
+      timerOrder: pending ? state.timerOrder : null,
+    };
+    const kept = state.kept;
+    let row: GlobalRow;
+    if (kept === undefined) row = { ...common, acc: this.options.aggregation.save(state.acc!) };
+    else {
+      const records: In[] = [];
+      const times: number[] = [];
+      for (let index = 0; index < kept.size; index++) {
+        records.push(kept.record(index));
+        times.push(kept.time(index));
+      }
+      row = { ...common, records, times };
+    }
+    out.put(state.key, '', row);
+  }
+
+  /** The key's event-time timer at its latest time. */
+  private schedule(state: GlobalKeyState<K, In, Acc>): void {
+    this.timers.register(state.maxTime, state.key, 0);
+    state.timerTimestamp = state.maxTime;
+    state.timerOrder = this.timerRegistrations++;
+  }
+
+  /** The key's row is written at the next snapshot. */
+  private markChanged(state: GlobalKeyState<K, In, Acc>): void {
+    if (!this.tracking || state.changed) return;
+    state.changed = true;
+    this.changedStates.push(state);
+  }
+
   private fire(state: GlobalKeyState<K, In, Acc>): void {
     const { aggregation, emit } = this.options;
     const kept = state.kept;
@@ -181,6 +308,8 @@ export class GlobalWindowOperator<K extends Key, In, Acc, Out> implements Operat
       emit(state.key, aggregation.result(state.acc!, state.minTime, state.maxTime + 1), state.maxTime);
       return;
     }
+    // Evicting is a change of the kept records.
+    this.markChanged(state);
     this.evictor!.beforeFiring(kept);
     if (kept.size === 0) return;
     const acc = aggregation.create(state.key);

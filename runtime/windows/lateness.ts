@@ -6,6 +6,8 @@ import type { WindowAggregation } from './aggregation.ts';
 export interface WindowOperatorOptions<K extends Key, In, Acc, Out> {
   /** The step id, for metrics. */
   readonly id: string;
+  /** The step's state id in checkpoints (`uid` in the spec); the step id when absent. */
+  readonly uid?: string;
   /** How long after a window fired its state is kept for late records (each late record emits an updated row). */
   readonly allowedLatenessMs: number;
   readonly aggregation: WindowAggregation<K, In, Acc, Out>;

@@ -1,6 +1,7 @@
 // Keyed event-time session windows that merge, as Flink's EventTimeSessionWindows with its MergingWindowSet.
-import type { Key, Operator } from '../api.ts';
+import type { Key, Operator, OperatorState, StateNamespace, StateRowWriter } from '../api.ts';
 import { requireDuration, requirePositiveDuration } from './assigners.ts';
+import { compareKeys } from './checkpoint.ts';
 import { TimerService } from '../time/timers.ts';
 import { rejectLateRecord, type WindowOperatorOptions } from './lateness.ts';
 
@@ -9,7 +10,8 @@ export interface SessionWindowOptions<K extends Key, In, Acc, Out> extends Windo
 }
 
 /** One session of a key: [start, end) with end = last record's time + gap. */
-interface Session<Acc> {
+interface Session<K extends Key, Acc> {
+  readonly key: K;
   start: number;
   end: number;
   readonly acc: Acc;
@@ -23,6 +25,23 @@ interface Session<Acc> {
   timerTimestamp: number;
   /** The timer's window (the session's start when it was registered): sessions merging earlier change their start. */
   timerWindow: number;
+  /** When the timer was registered, in the operator's count of registrations: timers due together fire in this order. */
+  timerOrder: number;
+  /** Whether the session's row must be written at the next snapshot. */
+  changed: boolean;
+  /** The start the session's row has in the checkpoints' state (it moves when the session grows earlier); NaN when it has none. */
+  persistedStart: number;
+}
+
+/** A session's row in checkpoints, under (key, start). */
+interface SessionRow {
+  readonly end: number;
+  /** Whether the session fired with its current end. */
+  readonly fired: boolean;
+  /** The pending timer's timestamp and registration order, restored as they were so that sessions fire in the same order. */
+  readonly timer: number;
+  readonly timerOrder: number;
+  readonly acc: unknown;
 }
 
 /**
@@ -34,29 +53,47 @@ interface Session<Acc> {
  * that grows or merges a session the watermark already passed fires it again at once with the updated row (or, if
  * the session's new end is ahead of the watermark, when the watermark gets there). Sessions due on the same
  * watermark fire by end, then in the order their timers were registered.
+ *
+ * In checkpoints (the operator is its own OperatorState) a row per key and session start holds the session; a
+ * session that merges into another or is freed deletes its row, one that grows earlier moves it.
  */
-export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Operator {
+export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
   readonly id: string;
+  readonly uid: string;
+  readonly state: OperatorState = this;
   private readonly gapMs: number;
   private readonly allowedLatenessMs: number;
   /** Per key, its sessions sorted by start, disjoint and not touching. */
-  private readonly sessions = new Map<K, Session<Acc>[]>();
+  private readonly sessions = new Map<K, Session<K, Acc>[]>();
+  private sessionCount = 0;
   private readonly timers = new TimerService<K>();
+  /** Timers registered so far: the next session timer's `timerOrder`. */
+  private timerRegistrations = 0;
   private watermark = -Infinity;
+  /** Whether changes are tracked: from the first snapshot or restore on (before, no row is in a checkpoint). */
+  private tracking = false;
+  /** Sessions whose row must be written at the next snapshot (those since removed have `changed` false). */
+  private readonly changedSessions: Session<K, Acc>[] = [];
+  /** Sessions merged away or freed since the last snapshot that have a row to delete. */
+  private readonly removedSessions: Session<K, Acc>[] = [];
 
   constructor(private readonly options: SessionWindowOptions<K, In, Acc, Out>) {
     requirePositiveDuration('gapMs', options.gapMs);
     requireDuration('allowedLatenessMs', options.allowedLatenessMs);
     this.id = options.id;
+    this.uid = options.uid ?? options.id;
     this.gapMs = options.gapMs;
     this.allowedLatenessMs = options.allowedLatenessMs;
   }
 
   /** Sessions holding state, over all keys (for tests and state-size metrics). */
   get openSessions(): number {
-    let count = 0;
-    for (const list of this.sessions.values()) count += list.length;
-    return count;
+    return this.sessionCount;
+  }
+
+  /** Rows held: one per session. */
+  get size(): number {
+    return this.sessionCount;
   }
 
   process(key: K, record: In, time: number): void {
@@ -79,13 +116,17 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
         }
       }
     }
-    let session: Session<Acc>;
+    let session: Session<K, Acc>;
     if (first < 0) {
       if (recordEnd - 1 + this.allowedLatenessMs <= this.watermark) {
         rejectLateRecord(this.options, key, record, time);
         return;
       }
-      session = { start: time, end: recordEnd, acc: aggregation.create(key), firedEnd: NaN, timerTimestamp: NaN, timerWindow: NaN };
+      session = {
+        key, start: time, end: recordEnd, acc: aggregation.create(key), firedEnd: NaN, timerTimestamp: NaN, timerWindow: NaN, timerOrder: NaN,
+        changed: false, persistedStart: NaN,
+      };
+      this.sessionCount++;
       if (list === undefined) {
         list = [session];
         this.sessions.set(key, list);
@@ -99,12 +140,14 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
         const merged = list![index];
         aggregation.merge(session.acc, merged.acc);
         this.timers.delete(merged.timerTimestamp, key, merged.timerWindow);
+        this.remove(merged);
       }
       if (last > first) list!.splice(first + 1, last - first);
       if (time < session.start) session.start = time;
       session.end = end > recordEnd ? end : recordEnd;
     }
     aggregation.add(session.acc, record, time);
+    this.markChanged(session);
     if (session.end - 1 <= this.watermark) this.fire(key, session);
     this.schedule(key, session);
   }
@@ -130,25 +173,99 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
       if (maxTimestamp + this.allowedLatenessMs <= watermark) {
         list.splice(index, 1);
         if (list.length === 0) this.sessions.delete(timer.key);
+        this.remove(session);
       } else {
         this.schedule(timer.key, session);
       }
     }
   }
 
-  private fire(key: K, session: Session<Acc>): void {
+  snapshot(out: StateRowWriter, full: boolean): void {
+    const incremental = this.tracking && !full;
+    if (incremental) {
+      // Deletes first: a row a session leaves may be the one another session now has (a freed session's start reused).
+      for (const session of this.removedSessions) out.delete(session.key, session.persistedStart);
+      for (const session of this.changedSessions) {
+        if (session.changed && session.persistedStart !== session.start && !Number.isNaN(session.persistedStart)) out.delete(session.key, session.persistedStart);
+      }
+      for (const session of this.changedSessions) if (session.changed) this.write(out, session);
+    } else {
+      for (const list of this.sessions.values()) for (const session of list) this.write(out, session);
+    }
+    for (const session of this.changedSessions) session.changed = false;
+    this.changedSessions.length = 0;
+    this.removedSessions.length = 0;
+    this.tracking = true;
+  }
+
+  restoreRow(key: K, namespace: StateNamespace, value: unknown): void {
+    const row = value as SessionRow;
+    const start = namespace as number;
+    const session: Session<K, Acc> = {
+      key, start, end: row.end, acc: this.options.aggregation.load(key, row.acc), firedEnd: row.fired ? row.end : NaN,
+      timerTimestamp: row.timer, timerWindow: start, timerOrder: row.timerOrder, changed: false, persistedStart: start,
+    };
+    const list = this.sessions.get(key);
+    if (list === undefined) this.sessions.set(key, [session]);
+    else list.push(session);
+    this.sessionCount++;
+  }
+
+  restored(watermark: number): void {
+    this.watermark = watermark;
+    const pending: Session<K, Acc>[] = [];
+    for (const list of this.sessions.values()) {
+      list.sort((a, b) => a.start - b.start);
+      pending.push(...list);
+    }
+    // Registered in their saved order, the timers fire in the order they would have; timers of several tasks'
+    // checkpoints (a restore at another parallelism) that share an order go by key.
+    pending.sort((a, b) => a.timerOrder - b.timerOrder || compareKeys(a.key, b.key) || a.start - b.start);
+    for (const session of pending) this.timers.register(session.timerTimestamp, session.key, session.timerWindow);
+    this.timerRegistrations = pending.length === 0 ? 0 : pending[pending.length - 1].timerOrder + 1;
+    this.tracking = true;
+  }
+
+  private write(out: StateRowWriter, session: Session<K, Acc>): void {
+    const row: SessionRow = {
+      end: session.end,
+      fired: session.firedEnd === session.end,
+      timer: session.timerTimestamp,
+      timerOrder: session.timerOrder,
+      acc: this.options.aggregation.save(session.acc),
+    };
+    out.put(session.key, session.start, row);
+    session.persistedStart = session.start;
+  }
+
+  /** The session's row is written at the next snapshot. */
+  private markChanged(session: Session<K, Acc>): void {
+    if (!this.tracking || session.changed) return;
+    session.changed = true;
+    this.changedSessions.push(session);
+  }
+
+  /** The session merged into another or was freed: its row, if it has one, is deleted at the next snapshot. */
+  private remove(session: Session<K, Acc>): void {
+    this.sessionCount--;
+    session.changed = false;
+    if (!Number.isNaN(session.persistedStart)) this.removedSessions.push(session);
+  }
+
+  private fire(key: K, session: Session<K, Acc>): void {
+    this.markChanged(session);
     session.firedEnd = session.end;
     this.options.emit(key, this.options.aggregation.result(session.acc, session.start, session.end), session.end - 1);
   }
 
   /** When the session next needs its timer: its firing if it has not fired with its current end, else its freeing. */
-  private dueTime(session: Session<Acc>): number {
+  private dueTime(session: Session<K, Acc>): number {
     const maxTimestamp = session.end - 1;
     return session.firedEnd === session.end ? maxTimestamp + this.allowedLatenessMs : maxTimestamp;
   }
 
   /** Makes sure the session has a timer at or before its due time, under its current start. */
-  private schedule(key: K, session: Session<Acc>): void {
+  private schedule(key: K, session: Session<K, Acc>): void {
     const due = this.dueTime(session);
     if (session.timerWindow === session.start && session.timerTimestamp <= due) return;
     // Register before deleting: the timer service keeps the key's index entry alive in between.
@@ -156,10 +273,12 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
     if (!Number.isNaN(session.timerTimestamp)) this.timers.delete(session.timerTimestamp, key, session.timerWindow);
     session.timerTimestamp = due;
     session.timerWindow = session.start;
+    session.timerOrder = this.timerRegistrations++;
+    this.markChanged(session);
   }
 }
 
-function indexOfTimer<Acc>(list: readonly Session<Acc>[], timestamp: number, window: number): number {
+function indexOfTimer<K extends Key, Acc>(list: readonly Session<K, Acc>[], timestamp: number, window: number): number {
   for (let index = 0; index < list.length; index++) {
     if (list[index].timerTimestamp === timestamp && list[index].timerWindow === window) return index;
   }

@@ -1,7 +1,8 @@
 // Keyed sliding event-time windows computed from panes, with Flink's SlidingEventTimeWindows bounds and lateness.
-import type { Key, Operator } from '../api.ts';
+import type { Key, Operator, OperatorState, StateNamespace, StateRowWriter } from '../api.ts';
 import { TimerService } from '../time/timers.ts';
 import { greatestCommonDivisor, requireDuration, requirePositiveDuration, windowStart } from './assigners.ts';
+import { SliceRows, type Slice } from './checkpoint.ts';
 import { rejectLateRecord, type WindowOperatorOptions } from './lateness.ts';
 
 export interface SlidingWindowOptions<K extends Key, In, Acc, Out> extends WindowOperatorOptions<K, In, Acc, Out> {
@@ -11,13 +12,10 @@ export interface SlidingWindowOptions<K extends Key, In, Acc, Out> extends Windo
   readonly offsetMs: number;
 }
 
-/** A slice [start, start + pane size) of event time; every window is a whole number of panes. */
-interface Pane<K extends Key, Acc> {
-  readonly start: number;
+/** A slice [start, start + pane size) of event time with, per key, the accumulator of its records in it; every window is a whole number of panes. */
+interface Pane<K extends Key, Acc> extends Slice<K, Acc> {
   /** Max timestamp of the first window to fire that contains this pane: once the watermark reaches it, a record of this pane updates windows that already fired. */
   readonly earliestFiring: number;
-  /** Per key, the accumulator of its records in this pane. */
-  readonly accumulators: Map<K, Acc>;
 }
 
 /**
@@ -57,9 +55,15 @@ interface RunningWindow<K extends Key, Acc> {
  * first. A pane is freed with the last window containing it.
  * Windows due on the same watermark fire by end; within a window keys come in the order of their first pane.
  * With slide > size the windows leave gaps, and a record in a gap belongs to no window (Flink drops it too).
+ *
+ * In checkpoints (the operator is its own OperatorState) a row per key and pane start holds the key's accumulator
+ * of the pane and its place among the pane's keys. Running accumulators are not kept: they are a cache of the
+ * panes, and a key without one is merged from its panes at its next window.
  */
-export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Operator {
+export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
   readonly id: string;
+  readonly uid: string;
+  readonly state: OperatorState = this;
   private readonly sizeMs: number;
   private readonly slideMs: number;
   private readonly offsetMs: number;
@@ -76,6 +80,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
   private readonly running = new Map<K, RunningWindow<K, Acc>>();
   /** The keys of the window firing now, in the order of their first pane; reused from one firing to the next. */
   private readonly firing: RunningWindow<K, Acc>[] = [];
+  private readonly rows: SliceRows<K, Acc>;
 
   constructor(private readonly options: SlidingWindowOptions<K, In, Acc, Out>) {
     requirePositiveDuration('sizeMs', options.sizeMs);
@@ -83,6 +88,8 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     requireDuration('allowedLatenessMs', options.allowedLatenessMs);
     if (!Number.isSafeInteger(options.offsetMs)) throw new RangeError(`offsetMs must be a whole number of milliseconds, got ${options.offsetMs}`);
     this.id = options.id;
+    this.uid = options.uid ?? options.id;
+    this.rows = new SliceRows(options.aggregation);
     this.sizeMs = options.sizeMs;
     this.slideMs = options.slideMs;
     this.offsetMs = options.offsetMs;
@@ -99,6 +106,13 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
   /** Keys holding a running accumulator (for tests and state-size metrics); always 0 without `unmerge`. */
   get runningAccumulators(): number {
     return this.running.size;
+  }
+
+  /** Rows held: keys summed over panes. */
+  get size(): number {
+    let rows = 0;
+    for (const pane of this.panes.values()) rows += pane.accumulators.size;
+    return rows;
   }
 
   process(key: K, record: In, time: number): void {
@@ -125,6 +139,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       pane.accumulators.set(key, acc);
     }
     aggregation.add(acc, record, time);
+    if (this.rows.tracking) pane.changed.add(key);
     if (pane.earliestFiring <= this.watermark) {
       if (this.carriesWindows) this.addToRunning(key, record, time, paneStart);
       this.updateFiredWindows(key, paneStart);
@@ -142,6 +157,19 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       if (cleanupTime <= watermark) this.freeLastPanesOf(start);
       else if (timer.timestamp !== cleanupTime) this.timers.register(cleanupTime, '', start);
     }
+  }
+
+  snapshot(out: StateRowWriter, full: boolean): void {
+    this.rows.snapshot(out, this.panes.values(), full);
+  }
+
+  restoreRow(key: K, namespace: StateNamespace, value: unknown): void {
+    this.rows.restoreRow(key, namespace as number, value);
+  }
+
+  restored(watermark: number): void {
+    this.watermark = watermark;
+    this.rows.restore((paneStart) => this.openPane(paneStart, this.lastWindowStart(paneStart)));
   }
 
   /** The start of the last window containing a pane: no later window contains it. */
@@ -164,7 +192,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       if (maxTimestamp > this.watermark) this.timers.register(maxTimestamp, '', start);
       else this.timers.register(maxTimestamp + this.allowedLatenessMs, '', start);
     }
-    const pane: Pane<K, Acc> = { start: paneStart, earliestFiring, accumulators: new Map() };
+    const pane: Pane<K, Acc> = { start: paneStart, earliestFiring, accumulators: new Map(), changed: new Set(), persisted: false };
     this.panes.set(paneStart, pane);
     return pane;
   }
@@ -290,6 +318,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       const pane = this.panes.get(paneStart);
       if (pane === undefined) continue;
       this.panes.delete(paneStart);
+      this.rows.free(pane);
       if (this.recent === pane) this.recent = undefined;
     }
   }

@@ -42,6 +42,11 @@ export const rowAggregation: WindowAggregation<string, Event, Accumulator, Row> 
     into.ids.push(...from.ids);
   },
   result: (acc, start, end) => ({ key: acc.key, start, end, count: acc.count, total: acc.total, ids: [...acc.ids].sort((a, b) => a - b) }),
+  save: (acc) => ({ count: acc.count, total: acc.total, ids: [...acc.ids] }),
+  load(key, saved) {
+    const { count = 0, total = 0, ids = [] } = saved as Partial<Omit<Accumulator, 'key'>>;
+    return { key, count, total, ids: [...ids] };
+  },
 };
 
 /** The row the test expects for a group of records, computed without the operator. */

@@ -32,6 +32,8 @@ function commonOptions() {
       into.ids.push(...from.ids);
     },
     result: (acc) => ({ key: acc.key, ids: [...acc.ids].sort((a, b) => a - b) }),
+    save: (acc) => ({ ids: [...acc.ids] }),
+    load: (key, saved) => ({ key, ids: [...(saved as { ids?: number[] }).ids ?? []] }),
   };
   const metrics = new CountingMetrics();
   const options: WindowOperatorOptions<Key, number, KeyedIds, KeyedIds> = {

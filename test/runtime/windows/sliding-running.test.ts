@@ -14,22 +14,35 @@ interface RunningRow extends Row {
   readonly distinctAmounts: number;
 }
 
+/** How many times a record was added, and its amount (which rebuilds `amounts` when a saved accumulator is loaded). */
+interface Added {
+  readonly times: number;
+  readonly amount: number;
+}
+
 interface RunningAccumulator {
   key: string;
   count: number;
   total: number;
   /** id → how many times it was added: a record counted twice, or unmerged without being merged, shows. */
-  ids: Map<number, number>;
+  ids: Map<number, Added>;
   amounts: DistinctCount<number>;
 }
 
-function addIds(into: Map<number, number>, from: Map<number, number>, sign: 1 | -1): void {
-  for (const [id, times] of from) {
-    const left = (into.get(id) ?? 0) + sign * times;
+function addIds(into: Map<number, Added>, from: Map<number, Added>, sign: 1 | -1): void {
+  for (const [id, { times, amount }] of from) {
+    const left = (into.get(id)?.times ?? 0) + sign * times;
     if (left < 0) throw new Error(`id ${id} unmerged more often than merged`);
     if (left === 0) into.delete(id);
-    else into.set(id, left);
+    else into.set(id, { times: left, amount });
   }
+}
+
+/** A saved accumulator: its ids as [id, times, amount]. */
+interface SavedRunningAccumulator {
+  readonly count: number;
+  readonly total: number;
+  readonly ids: ReadonlyArray<readonly [number, number, number]>;
 }
 
 /** Integer amounts only, so a running total taken apart and put together is exact. */
@@ -38,7 +51,7 @@ const unmergingAggregation: WindowAggregation<string, Event, RunningAccumulator,
   add(acc, record) {
     acc.count += 1;
     acc.total += record.amount;
-    acc.ids.set(record.id, (acc.ids.get(record.id) ?? 0) + 1);
+    acc.ids.set(record.id, { times: (acc.ids.get(record.id)?.times ?? 0) + 1, amount: record.amount });
     acc.amounts.add(record.amount);
   },
   merge(into, from) {
@@ -55,9 +68,23 @@ const unmergingAggregation: WindowAggregation<string, Event, RunningAccumulator,
   },
   result(acc, start, end) {
     const ids: number[] = [];
-    for (const [id, times] of acc.ids) for (let i = 0; i < times; i++) ids.push(id);
+    for (const [id, { times }] of acc.ids) for (let i = 0; i < times; i++) ids.push(id);
     ids.sort((a, b) => a - b);
     return { key: acc.key, start, end, count: acc.count, total: acc.total, ids, distinctAmounts: acc.amounts.value() };
+  },
+  save: (acc): SavedRunningAccumulator => ({
+    count: acc.count,
+    total: acc.total,
+    ids: [...acc.ids].map(([id, { times, amount }]) => [id, times, amount] as const),
+  }),
+  load(key, saved) {
+    const { count, total, ids } = saved as SavedRunningAccumulator;
+    const acc: RunningAccumulator = { key, count, total, ids: new Map(), amounts: new DistinctCount() };
+    for (const [id, times, amount] of ids) {
+      acc.ids.set(id, { times, amount });
+      for (let i = 0; i < times; i++) acc.amounts.add(amount);
+    }
+    return acc;
   },
 };
 
