@@ -21,8 +21,11 @@ export const ROCKSDB_MARKER_FILE = 'CURRENT';
 /** Key groups are filed in two bytes. */
 const MAX_KEY_GROUP = 0xffff;
 
-/** Rows fetched per call into the binding when scanning. */
-const SCAN_CAPACITY = 16_384;
+/**
+ * Rows fetched per call into the binding when scanning. Small batches are garbage before the next one arrives:
+ * scanning 1M rows measured 2.6-3.5 s with 256-1024 rows a call, 5-7 s with 16k.
+ */
+const SCAN_CAPACITY = 512;
 
 /**
  * No bloom filter: state is only ever scanned by key-group range, never looked up by key. The database in the
