@@ -29,7 +29,8 @@ const SCAN_CAPACITY = 512;
 
 /**
  * No bloom filter: state is only ever scanned by key-group range, never looked up by key. The database in the
- * work directory is disposable (a restore starts from a checkpoint), so closing it need not flush.
+ * work directory is disposable (a restore starts from a checkpoint), so closing it need not flush. Two background
+ * jobs (the binding's default is six): flushes and compactions share the cores with the pipeline's tasks.
  */
 const databaseOptions = { filterPolicy: null, avoidFlushDuringShutdown: true, maxBackgroundJobs: 2 };
 
@@ -103,7 +104,12 @@ export async function readRocksDBCheckpoint(
   visit: (row: StateRow) => void,
 ): Promise<number> {
   const database = new RocksDB(directory, { ...databaseOptions, readOnly: true, createIfMissing: false });
-  await database.ready();
+  await database.ready().catch((error: Error) => {
+    throw new Error(
+      `cannot open the rocksdb checkpoint state in ${directory} (${error.message}); ` +
+        `pass the state directory of a completed checkpoint`,
+    );
+  });
   try {
     let count = 0;
     for await (const entry of database.iterator(keyGroupScan(keyGroups), { capacity: SCAN_CAPACITY })) {
@@ -178,9 +184,9 @@ interface LinkedFiles extends CheckpointStateStats {
 }
 
 /**
- * Makes `to` a copy of the database in `from`: SST files hard-linked (copied only across file systems), the files
- * RocksDB rewrites in place (MANIFEST, CURRENT, OPTIONS) copied; the write-ahead log is left out, being empty
- * after a flush. Bytes of SSTs named in `shared` and linked count as shared.
+ * Makes `to` a copy of the database in `from`: SST files hard-linked (copied only across file systems); CURRENT,
+ * MANIFEST and OPTIONS copied, as RocksDB goes on appending to or replacing them; the write-ahead log left out,
+ * as it holds nothing after a flush. Bytes of SSTs named in `shared` and linked count as shared.
  */
 async function linkDatabaseFiles(from: string, to: string, shared: ReadonlySet<string>): Promise<LinkedFiles> {
   const tables = new Set<string>();

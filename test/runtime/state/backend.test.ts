@@ -1,7 +1,7 @@
 // The memory and rocksdb state backends on disk, against a plain Map of the rows each checkpoint must hold.
 
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -309,8 +309,13 @@ describe('memory state backend', () => {
     const row: StateRow = { keyGroup: 1, uid: 'sessions', key: 'u-1', namespace: 0, value: undefined };
     await expect(backend.write([row])).rejects.toThrow(/full snapshots.*full = true/);
   });
+});
 
-  it('tells a directory without checkpoint state', async () => {
+describe('checkpoint state directories', () => {
+  it('tell a directory without checkpoint state, and create none', async () => {
     await expect(detectBackend(directory('empty'))).rejects.toThrow(/no checkpoint state/);
+    const missing = join(root, 'missing');
+    await expect(readRows(missing, 'rocksdb')).rejects.toThrow(/state directory of a completed checkpoint/);
+    expect(existsSync(missing)).toBe(false);
   });
 });
