@@ -20,6 +20,12 @@ export interface StateRow {
 
 export type StateBackendKind = 'memory' | 'rocksdb';
 
+/** Key groups `first` to `last`, both included: what one task owns, and what it reads back from a checkpoint. */
+export interface KeyGroupRange {
+  readonly first: number;
+  readonly last: number;
+}
+
 export interface StateBackend {
   readonly kind: StateBackendKind;
   /**
