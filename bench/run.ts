@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { compile, PIPEC_ROOT } from '../compiler/index.ts';
-import { bundle } from '../compiler/bundle/index.ts';
+import { bundle, nativeAddons } from '../compiler/bundle/index.ts';
 import { formatDiagnostics } from '../compiler/diagnostics/format.ts';
 import type { CaseMeasurement, CaseTask } from './child.ts';
 import { ensureDataset, type Dataset, type DatasetName } from './datasets.ts';
@@ -161,6 +161,7 @@ async function buildChild(directory: string): Promise<string> {
     target: 'node20',
     outfile,
     logLevel: 'silent',
+    plugins: [nativeAddons],
     banner: { js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);" },
   });
   return outfile;

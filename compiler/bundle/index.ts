@@ -1,10 +1,24 @@
 // Phase 7, bundle: esbuild bundles a generated module with the runtime into one self-contained ESM file.
 
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** This installation's runtime: generated code's `pipec/runtime` always means this one, wherever the module is. */
 const RUNTIME = fileURLToPath(new URL('../../runtime/index.ts', import.meta.url));
+
+/**
+ * Native addons cannot be bundled (rocksdb-native finds its prebuilt binary next to its own files): the bundle
+ * imports them from this installation by absolute path, so it runs from any directory, as bundles in a run's
+ * `.pipec/cache/` do.
+ */
+export const nativeAddons: Plugin = {
+  name: 'pipec-native-addons',
+  setup(build) {
+    const require = createRequire(import.meta.url);
+    build.onResolve({ filter: /^rocksdb-native$/ }, (args) => ({ path: require.resolve(args.path), external: true }));
+  },
+};
 
 export interface BundleInput {
   /** The generated module on disk (its source map beside it, if any, is chained into the bundle's). */
@@ -32,6 +46,7 @@ export async function bundle(input: BundleInput): Promise<void> {
     sourcemap: 'linked',
     logLevel: 'silent',
     alias: { 'pipec/runtime': RUNTIME },
+    plugins: [nativeAddons],
     // Connectors' CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as pipecCreateRequire } from 'node:module'; const require = pipecCreateRequire(import.meta.url);" },
   });
