@@ -1,5 +1,5 @@
-// Phase 5, state: a checked pipeline → its state schema (what checkpoints hold per stateful step) and PC401 for the
-// changes that existing checkpoints, written under an earlier schema, could not be restored across.
+// The state phase, between check and emit: a checked pipeline → its state schema (what checkpoints hold per
+// stateful step), and PC401 for the changes that checkpoints written under an earlier schema could not be restored across.
 
 import type { StateSchema, StepStateSchema } from '../../runtime/api.ts';
 import { compareStateSchemas, type StateIncompatibility } from '../../runtime/state/schema.ts';
@@ -7,6 +7,9 @@ import { aggregateArgumentType } from '../check/index.ts';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Aggregate, StepNode, StreamInfo, TypedPipeline } from '../ir/pipeline.ts';
 import { typeToString, type RecordType } from '../ir/types.ts';
+import { compare } from './format.ts';
+
+export { formatStateSchema } from './format.ts';
 
 type StatefulStep = Extract<StepNode, { kind: 'window' | 'dedupe' }>;
 
@@ -16,11 +19,6 @@ export function stateSchema(typed: TypedPipeline): StateSchema {
   const steps = statefulSteps(typed).sort((a, b) => compare(a.state.uid, b.state.uid));
   for (const step of steps) schema[step.state.uid] = stepSchema(typed, step);
   return schema;
-}
-
-/** generated/<pipeline>.state.json: the schema as pretty JSON with sorted keys, ending in a newline. */
-export function formatStateSchema(schema: StateSchema): string {
-  return `${JSON.stringify(sortKeys(schema), null, 2)}\n`;
 }
 
 /**
@@ -87,16 +85,4 @@ function stream(typed: TypedPipeline, name: string): StreamInfo {
   const info = typed.streams.get(name);
   if (info === undefined) throw new Error(`pipec bug: stream ${name} has no type after check`);
   return info;
-}
-
-/** Code-point order, the same in every locale. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => compare(a, b));
-  return Object.fromEntries(entries.map(([key, entry]) => [key, sortKeys(entry)]));
 }

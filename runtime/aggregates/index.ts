@@ -5,6 +5,6 @@ export { Percentile } from './percentile.ts';
 export { FirstValue, LastValue } from './first-last.ts';
 export { Collect } from './collect.ts';
 export {
-  loadAsIs, loadAverage, loadNumber, loadOptionalNumber, saveAverage, saveNumber, saveValue,
+  loadAsIs, loadAverage, loadNumber, loadOptionalNumber, saveAverage, saveNumber,
   type SavedAccumulator, type SavedAverage, type ValueLoader,
 } from './saved.ts';
