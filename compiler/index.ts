@@ -20,7 +20,7 @@ export interface CompileOptions {
   readonly specPath: string;
   /** --param overrides. */
   readonly params?: Readonly<Record<string, string>>;
-  /** Type-check the emitted module with TypeScript (phase 6): slower, and the last word on types. */
+  /** Type-check the emitted module with TypeScript (phase 7): slower, and the last word on types. */
   readonly verify: boolean;
   /** The directory the module will be written to, as `<pipeline>.ts` (for the source map and TypeScript's module resolution). */
   readonly moduleDir: string;

@@ -1,4 +1,4 @@
-// Phase 5, emit: a typed pipeline → one readable TypeScript module with fused chains, plus its source map.
+// Phase 6, emit: a typed pipeline → one readable TypeScript module with fused chains, plus its source map.
 
 import { locate } from '../ir/source.ts';
 import { assertNever, type SpecExpr } from '../ir/expr.ts';

@@ -1,5 +1,5 @@
-// The state phase, between check and emit: a checked pipeline → its state schema (what checkpoints hold per
-// stateful step), and PC401 for the changes that checkpoints written under an earlier schema could not be restored across.
+// Phase 5, state: a checked pipeline → its state schema (what checkpoints hold per stateful step), and PC401 for the
+// changes that checkpoints written under an earlier schema could not be restored across.
 
 import type { StateSchema, StepStateSchema } from '../../runtime/api.ts';
 import { compareStateSchemas, type StateIncompatibility } from '../../runtime/state/schema.ts';
