@@ -11,7 +11,9 @@ import * as rt from '../runtime/index.ts';
 import type { Decoder, ElementReader, JobDefinition, JobEntries, Key, NestedDecoder, RawRecord, SinkDefinition, SourceDefinition, Task } from '../runtime/index.ts';
 import { assertNever } from '../compiler/ir/expr.ts';
 import type { Aggregate, AggregateFunction, KeySpec, SinkNode, SourceNode, StepNode, StreamInfo, TypedPipeline } from '../compiler/ir/pipeline.ts';
-import type { PrimitiveName, RecordType, Type } from '../compiler/ir/types.ts';
+import { isNumeric, type PrimitiveName, type RecordType, type Type } from '../compiler/ir/types.ts';
+import { aggregateArgumentType } from '../compiler/check/index.ts';
+import { stateSchema } from '../compiler/state/index.ts';
 import { Expression, type Row } from './evaluate.ts';
 
 /** A job definition that interprets `typed`; run it with the runtime's runJob like a compiled job. */
@@ -23,6 +25,10 @@ export function interpretJob(typed: TypedPipeline): JobDefinition {
     pipecVersion: 'interpreter',
     sources: pipeline.sources.map((source) => sourceDefinition(source, streamOf(typed, source.id).type)),
     sinks: pipeline.sinks.map(sinkDefinition),
+    checkpoints: pipeline.checkpoints.declared ? { intervalMs: pipeline.checkpoints.intervalMs, mode: pipeline.checkpoints.mode, retain: pipeline.checkpoints.retain } : undefined,
+    state: pipeline.state,
+    restart: pipeline.restart,
+    stateSchema: stateSchema(typed),
     build: (task) => new JobBuilder(typed, task).build(),
   };
 }
@@ -319,6 +325,8 @@ interface AggregateStep {
   /** Undefined for `count()`. */
   readonly argument: Expression | undefined;
   readonly percentile: number | undefined;
+  /** Its argument values are numbers, which checkpoints write with rt.saveNumber. */
+  readonly numeric: boolean;
 }
 
 function emptySlot(fn: AggregateFunction): unknown {
@@ -448,12 +456,69 @@ function slotResult(aggregate: AggregateStep, slot: unknown): unknown {
   }
 }
 
+/** A slot as plain JSON data for checkpoints: what the compiled `save` writes for the aggregate. */
+function saveSlot(aggregate: AggregateStep, slot: unknown): unknown {
+  switch (aggregate.fn) {
+    case 'count':
+      return slot;
+    case 'sum':
+      return rt.saveNumber(slot as number);
+    case 'avg':
+      return rt.saveAverage((slot as Average).sum, (slot as Average).count);
+    case 'min':
+    case 'max':
+      return aggregate.numeric ? rt.saveNumber(slot as number | null) : slot;
+    case 'count_distinct':
+    case 'first':
+    case 'last':
+    case 'collect':
+    case 'stddev':
+    case 'percentile':
+      return (slot as { save(): unknown }).save();
+    default:
+      return assertNever(aggregate.fn);
+  }
+}
+
+/** The slot `saveSlot` wrote. */
+function loadSlot(aggregate: AggregateStep, saved: unknown): unknown {
+  const loadValue = aggregate.numeric ? rt.loadNumber : rt.loadAsIs;
+  switch (aggregate.fn) {
+    case 'count':
+    case 'sum':
+      return rt.loadNumber(saved);
+    case 'avg': {
+      const [sum, count] = rt.loadAverage(saved);
+      return { sum, count } satisfies Average;
+    }
+    case 'min':
+    case 'max':
+      return aggregate.numeric ? rt.loadOptionalNumber(saved) : saved;
+    case 'count_distinct':
+      return rt.DistinctCount.load(saved, loadValue);
+    case 'first':
+      return rt.FirstValue.load(saved, loadValue);
+    case 'last':
+      return rt.LastValue.load(saved, loadValue);
+    case 'collect':
+      return rt.Collect.load(saved, loadValue);
+    case 'stddev':
+      return rt.Variance.load(saved);
+    case 'percentile':
+      return rt.Percentile.load(saved);
+    default:
+      return assertNever(aggregate.fn);
+  }
+}
+
 /** The aggregation of any window step, driven by its list of aggregates. */
-class GenericAggregation implements rt.WindowAggregation<Key, Row, GenericAccumulator, Row> {
+export class GenericAggregation implements rt.WindowAggregation<Key, Row, GenericAccumulator, Row> {
   constructor(
     private readonly aggregates: readonly AggregateStep[],
     /** The output's key fields, in order. */
     private readonly keyFields: readonly string[],
+    /** Aggregates a restore leaves empty (`migrate: { reset: [...] }`). */
+    private readonly reset: readonly string[],
   ) {}
 
   create(key: Key): GenericAccumulator {
@@ -483,6 +548,39 @@ class GenericAggregation implements rt.WindowAggregation<Key, Row, GenericAccumu
     for (let i = 0; i < this.aggregates.length; i++) row[this.aggregates[i].name] = slotResult(this.aggregates[i], acc.slots[i]);
     return row;
   }
+
+  save(acc: GenericAccumulator): rt.SavedAccumulator {
+    const saved: Record<string, unknown> = {};
+    for (let i = 0; i < this.aggregates.length; i++) saved[this.aggregates[i].name] = saveSlot(this.aggregates[i], acc.slots[i]);
+    return saved;
+  }
+
+  load(key: Key, saved: rt.SavedAccumulator): GenericAccumulator {
+    const acc = this.create(key);
+    for (let i = 0; i < this.aggregates.length; i++) {
+      const aggregate = this.aggregates[i];
+      if (saved[aggregate.name] !== undefined && !this.reset.includes(aggregate.name)) acc.slots[i] = loadSlot(aggregate, saved[aggregate.name]);
+    }
+    return acc;
+  }
+}
+
+/** The generic aggregation of a window step, as the interpreter runs it. */
+export function genericAggregation(step: Extract<StepNode, { kind: 'window' }>, scope: RecordType, windowed: StreamInfo): GenericAggregation {
+  return new GenericAggregation(
+    step.aggregates.map((aggregate: Aggregate) => {
+      const argumentType = aggregateArgumentType(aggregate, scope);
+      return {
+        name: aggregate.name,
+        fn: aggregate.fn,
+        argument: aggregate.argument === undefined ? undefined : new Expression(aggregate.argument.expr, scope),
+        percentile: aggregate.percentile,
+        numeric: argumentType !== undefined && isNumeric(argumentType),
+      };
+    }),
+    (windowed.key?.spec.fields ?? []).map((field) => field.name),
+    step.state.reset,
+  );
 }
 
 // ---- building one task's steps
@@ -587,7 +685,8 @@ class JobBuilder {
           step.branches.map((branch) => ({ condition: new Expression(branch.value.expr, scope), output: this.stream(`${step.id}.${branch.name}`) })),
         );
       case 'dedupe': {
-        const operator = this.task.register(new rt.DedupeOperator({ id: step.id, withinMs: step.withinMs }));
+        const options = { id: step.id, uid: step.state.uid, withinMs: step.withinMs };
+        const operator = this.task.register(new rt.DedupeOperator(options));
         const exchange = this.task.exchange<Key, Row>(step.id, (key, record, time) => {
           if (operator.isFirst(key, time)) output.process(record, key, time);
         });
@@ -613,19 +712,11 @@ class JobBuilder {
   }
 
   private window(step: Extract<StepNode, { kind: 'window' }>, scope: RecordType, output: Stream): Consumer {
-    const windowed = this.info(step.id);
-    const aggregation = new GenericAggregation(
-      step.aggregates.map((aggregate: Aggregate) => ({
-        name: aggregate.name,
-        fn: aggregate.fn,
-        argument: aggregate.argument === undefined ? undefined : new Expression(aggregate.argument.expr, scope),
-        percentile: aggregate.percentile,
-      })),
-      (windowed.key?.spec.fields ?? []).map((field) => field.name),
-    );
+    const aggregation = genericAggregation(step, scope, this.info(step.id));
     const late = step.lateOutput === undefined ? undefined : this.stream(step.lateOutput);
     const common = {
       id: step.id,
+      uid: step.state.uid,
       allowedLatenessMs: step.allowedLatenessMs,
       aggregation,
       emit: (key: Key, row: Row, time: number) => output.process(row, key, time),

@@ -76,7 +76,7 @@ interface RevenueAccumulator {
   max_order_value: number | null;
 }
 
-const revenueAggregation: rt.WindowAggregation<string, Order, RevenueAccumulator, Revenue> = {
+export const revenueAggregation: rt.WindowAggregation<string, Order, RevenueAccumulator, Revenue> = {
   create(key: string): RevenueAccumulator {
     return {
       key,
@@ -118,6 +118,24 @@ const revenueAggregation: rt.WindowAggregation<string, Order, RevenueAccumulator
       max_order_value: acc.max_order_value!,
     };
   },
+  save(acc: RevenueAccumulator): rt.SavedAccumulator {
+    return {
+      total_revenue: rt.saveNumber(acc.total_revenue),
+      order_count: acc.order_count,
+      unique_users: acc.unique_users.save(),
+      avg_order_value: rt.saveAverage(acc.avg_order_value_sum, acc.avg_order_value_count),
+      max_order_value: rt.saveNumber(acc.max_order_value),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): RevenueAccumulator {
+    const acc = revenueAggregation.create(key);
+    if (saved.total_revenue !== undefined) acc.total_revenue = rt.loadNumber(saved.total_revenue);
+    if (saved.order_count !== undefined) acc.order_count = rt.loadNumber(saved.order_count);
+    if (saved.unique_users !== undefined) acc.unique_users = rt.DistinctCount.load(saved.unique_users);
+    if (saved.avg_order_value !== undefined) [acc.avg_order_value_sum, acc.avg_order_value_count] = rt.loadAverage(saved.avg_order_value);
+    if (saved.max_order_value !== undefined) acc.max_order_value = rt.loadOptionalNumber(saved.max_order_value);
+    return acc;
+  },
 };
 
 /** Accumulator of step `popularity` (pipelines/revenue.yaml:65): one per key and window. */
@@ -129,7 +147,7 @@ interface PopularityAccumulator {
   revenue: number;
 }
 
-const popularityAggregation: rt.WindowAggregation<string, Order, PopularityAccumulator, Popularity> = {
+export const popularityAggregation: rt.WindowAggregation<string, Order, PopularityAccumulator, Popularity> = {
   create(key: string): PopularityAccumulator {
     return {
       key,
@@ -165,6 +183,22 @@ const popularityAggregation: rt.WindowAggregation<string, Order, PopularityAccum
       revenue: acc.revenue,
     };
   },
+  save(acc: PopularityAccumulator): rt.SavedAccumulator {
+    return {
+      category: acc.category.save(),
+      orders: acc.orders,
+      units: rt.saveNumber(acc.units),
+      revenue: rt.saveNumber(acc.revenue),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): PopularityAccumulator {
+    const acc = popularityAggregation.create(key);
+    if (saved.category !== undefined) acc.category = rt.FirstValue.load(saved.category);
+    if (saved.orders !== undefined) acc.orders = rt.loadNumber(saved.orders);
+    if (saved.units !== undefined) acc.units = rt.loadNumber(saved.units);
+    if (saved.revenue !== undefined) acc.revenue = rt.loadNumber(saved.revenue);
+    return acc;
+  },
 };
 
 export default rt.defineJob({
@@ -188,6 +222,34 @@ export default rt.defineJob({
     { id: 'late_out', connector: 'file', options: { path: 'output/late_orders.jsonl' } },
     { id: 'bad_out', connector: 'file', options: { path: 'output/bad_orders.jsonl' } },
   ],
+  checkpoints: { intervalMs: 10000, mode: 'exactly_once', retain: 3 },
+  state: { backend: 'rocksdb' },
+  // What each stateful step keeps in checkpoints, by uid (revenue.state.json holds the same): a restore checks it.
+  stateSchema: {
+    popularity: {
+      step: 'popularity',
+      operator: 'tumbling',
+      key: 'string',
+      fields: {
+        category: 'first(string)',
+        orders: 'count()',
+        revenue: 'sum(float)',
+        units: 'sum(int)',
+      },
+    },
+    revenue: {
+      step: 'revenue',
+      operator: 'tumbling',
+      key: 'string',
+      fields: {
+        avg_order_value: 'avg(float)',
+        max_order_value: 'max(float)',
+        order_count: 'count()',
+        total_revenue: 'sum(float)',
+        unique_users: 'count_distinct(string)',
+      },
+    },
+  },
   build(task: rt.Task): rt.JobEntries {
     const revenueOut = task.sink<Revenue>('revenue_out');
     const highValueOut = task.sink<Order>('high_value_out');

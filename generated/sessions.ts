@@ -68,7 +68,7 @@ interface SessionsAccumulator {
   spend: number;
 }
 
-const sessionsAggregation: rt.WindowAggregation<string, ShopEvent, SessionsAccumulator, Sessions> = {
+export const sessionsAggregation: rt.WindowAggregation<string, ShopEvent, SessionsAccumulator, Sessions> = {
   create(key: string): SessionsAccumulator {
     return {
       key,
@@ -113,6 +113,26 @@ const sessionsAggregation: rt.WindowAggregation<string, ShopEvent, SessionsAccum
       spend: acc.spend,
     };
   },
+  save(acc: SessionsAccumulator): rt.SavedAccumulator {
+    return {
+      events: acc.events,
+      first_seen: rt.saveNumber(acc.first_seen),
+      last_seen: rt.saveNumber(acc.last_seen),
+      pages: acc.pages.save(),
+      purchases: rt.saveNumber(acc.purchases),
+      spend: rt.saveNumber(acc.spend),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): SessionsAccumulator {
+    const acc = sessionsAggregation.create(key);
+    if (saved.events !== undefined) acc.events = rt.loadNumber(saved.events);
+    if (saved.first_seen !== undefined) acc.first_seen = rt.loadOptionalNumber(saved.first_seen);
+    if (saved.last_seen !== undefined) acc.last_seen = rt.loadOptionalNumber(saved.last_seen);
+    if (saved.pages !== undefined) acc.pages = rt.DistinctCount.load(saved.pages);
+    if (saved.purchases !== undefined) acc.purchases = rt.loadNumber(saved.purchases);
+    if (saved.spend !== undefined) acc.spend = rt.loadNumber(saved.spend);
+    return acc;
+  },
 };
 
 export default rt.defineJob({
@@ -132,6 +152,23 @@ export default rt.defineJob({
   sinks: [
     { id: 'sessions_out', connector: 'file', options: { path: 'output/sessions.jsonl' } },
   ],
+  state: { backend: 'rocksdb' },
+  // What each stateful step keeps in checkpoints, by uid (sessions.state.json holds the same): a restore checks it.
+  stateSchema: {
+    sessions: {
+      step: 'sessions',
+      operator: 'session',
+      key: 'string',
+      fields: {
+        events: 'count()',
+        first_seen: 'min(timestamp)',
+        last_seen: 'max(timestamp)',
+        pages: 'count_distinct(string)',
+        purchases: 'sum(int)',
+        spend: 'sum(float)',
+      },
+    },
+  },
   build(task: rt.Task): rt.JobEntries {
     const sessionsOut = task.sink<UserSessions>('sessions_out');
 

@@ -113,7 +113,7 @@ interface RevenueTumblingAccumulator {
   buyers: rt.DistinctCount<string>;
 }
 
-const revenueTumblingAggregation: rt.WindowAggregation<string, Order, RevenueTumblingAccumulator, RevenueTumbling> = {
+export const revenueTumblingAggregation: rt.WindowAggregation<string, Order, RevenueTumblingAccumulator, RevenueTumbling> = {
   create(key: string): RevenueTumblingAccumulator {
     return {
       key,
@@ -144,6 +144,20 @@ const revenueTumblingAggregation: rt.WindowAggregation<string, Order, RevenueTum
       buyers: acc.buyers.value(),
     };
   },
+  save(acc: RevenueTumblingAccumulator): rt.SavedAccumulator {
+    return {
+      revenue: rt.saveNumber(acc.revenue),
+      orders: acc.orders,
+      buyers: acc.buyers.save(),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): RevenueTumblingAccumulator {
+    const acc = revenueTumblingAggregation.create(key);
+    if (saved.revenue !== undefined) acc.revenue = rt.loadNumber(saved.revenue);
+    if (saved.orders !== undefined) acc.orders = rt.loadNumber(saved.orders);
+    if (saved.buyers !== undefined) acc.buyers = rt.DistinctCount.load(saved.buyers);
+    return acc;
+  },
 };
 
 /** Accumulator of step `revenue_sliding` (pipelines/windowing.yaml:58): one per key and window. */
@@ -155,7 +169,7 @@ interface RevenueSlidingAccumulator {
   avg_order_value_count: number;
 }
 
-const revenueSlidingAggregation: rt.WindowAggregation<string, Order, RevenueSlidingAccumulator, RevenueSliding> = {
+export const revenueSlidingAggregation: rt.WindowAggregation<string, Order, RevenueSlidingAccumulator, RevenueSliding> = {
   create(key: string): RevenueSlidingAccumulator {
     return {
       key,
@@ -201,6 +215,20 @@ const revenueSlidingAggregation: rt.WindowAggregation<string, Order, RevenueSlid
       avg_order_value: acc.avg_order_value_sum / acc.avg_order_value_count,
     };
   },
+  save(acc: RevenueSlidingAccumulator): rt.SavedAccumulator {
+    return {
+      revenue: rt.saveNumber(acc.revenue),
+      orders: acc.orders,
+      avg_order_value: rt.saveAverage(acc.avg_order_value_sum, acc.avg_order_value_count),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): RevenueSlidingAccumulator {
+    const acc = revenueSlidingAggregation.create(key);
+    if (saved.revenue !== undefined) acc.revenue = rt.loadNumber(saved.revenue);
+    if (saved.orders !== undefined) acc.orders = rt.loadNumber(saved.orders);
+    if (saved.avg_order_value !== undefined) [acc.avg_order_value_sum, acc.avg_order_value_count] = rt.loadAverage(saved.avg_order_value);
+    return acc;
+  },
 };
 
 /** Accumulator of step `user_sessions` (pipelines/windowing.yaml:68): one per key and window. */
@@ -212,7 +240,7 @@ interface UserSessionsAccumulator {
   last_seen: number | null;
 }
 
-const userSessionsAggregation: rt.WindowAggregation<string, Order, UserSessionsAccumulator, UserSessions> = {
+export const userSessionsAggregation: rt.WindowAggregation<string, Order, UserSessionsAccumulator, UserSessions> = {
   create(key: string): UserSessionsAccumulator {
     return {
       key,
@@ -247,6 +275,22 @@ const userSessionsAggregation: rt.WindowAggregation<string, Order, UserSessionsA
       last_seen: acc.last_seen!,
     };
   },
+  save(acc: UserSessionsAccumulator): rt.SavedAccumulator {
+    return {
+      events: acc.events,
+      purchases: rt.saveNumber(acc.purchases),
+      first_seen: rt.saveNumber(acc.first_seen),
+      last_seen: rt.saveNumber(acc.last_seen),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): UserSessionsAccumulator {
+    const acc = userSessionsAggregation.create(key);
+    if (saved.events !== undefined) acc.events = rt.loadNumber(saved.events);
+    if (saved.purchases !== undefined) acc.purchases = rt.loadNumber(saved.purchases);
+    if (saved.first_seen !== undefined) acc.first_seen = rt.loadOptionalNumber(saved.first_seen);
+    if (saved.last_seen !== undefined) acc.last_seen = rt.loadOptionalNumber(saved.last_seen);
+    return acc;
+  },
 };
 
 /** Accumulator of step `recent_purchases` (pipelines/windowing.yaml:79): one per key and window. */
@@ -257,7 +301,7 @@ interface RecentPurchasesAccumulator {
   products: rt.Collect<string>;
 }
 
-const recentPurchasesAggregation: rt.WindowAggregation<string, Order, RecentPurchasesAccumulator, RecentPurchases> = {
+export const recentPurchasesAggregation: rt.WindowAggregation<string, Order, RecentPurchasesAccumulator, RecentPurchases> = {
   create(key: string): RecentPurchasesAccumulator {
     return {
       key,
@@ -288,6 +332,20 @@ const recentPurchasesAggregation: rt.WindowAggregation<string, Order, RecentPurc
       products: acc.products.value(),
     };
   },
+  save(acc: RecentPurchasesAccumulator): rt.SavedAccumulator {
+    return {
+      purchases: acc.purchases,
+      spend: rt.saveNumber(acc.spend),
+      products: acc.products.save(),
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): RecentPurchasesAccumulator {
+    const acc = recentPurchasesAggregation.create(key);
+    if (saved.purchases !== undefined) acc.purchases = rt.loadNumber(saved.purchases);
+    if (saved.spend !== undefined) acc.spend = rt.loadNumber(saved.spend);
+    if (saved.products !== undefined) acc.products = rt.Collect.load(saved.products);
+    return acc;
+  },
 };
 
 /** Accumulator of step `revenue_minute` (pipelines/windowing.yaml:91): one per key and window. */
@@ -297,7 +355,7 @@ interface RevenueMinuteAccumulator {
   orders: number;
 }
 
-const revenueMinuteAggregation: rt.WindowAggregation<string, Order, RevenueMinuteAccumulator, RevenueMinute> = {
+export const revenueMinuteAggregation: rt.WindowAggregation<string, Order, RevenueMinuteAccumulator, RevenueMinute> = {
   create(key: string): RevenueMinuteAccumulator {
     return {
       key,
@@ -323,6 +381,18 @@ const revenueMinuteAggregation: rt.WindowAggregation<string, Order, RevenueMinut
       orders: acc.orders,
     };
   },
+  save(acc: RevenueMinuteAccumulator): rt.SavedAccumulator {
+    return {
+      revenue: rt.saveNumber(acc.revenue),
+      orders: acc.orders,
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): RevenueMinuteAccumulator {
+    const acc = revenueMinuteAggregation.create(key);
+    if (saved.revenue !== undefined) acc.revenue = rt.loadNumber(saved.revenue);
+    if (saved.orders !== undefined) acc.orders = rt.loadNumber(saved.orders);
+    return acc;
+  },
 };
 
 /** Accumulator of step `revenue_hour` (pipelines/windowing.yaml:99): one per key and window. */
@@ -334,7 +404,7 @@ interface RevenueHourAccumulator {
   minutes: number;
 }
 
-const revenueHourAggregation: rt.WindowAggregation<string, RevenueMinute, RevenueHourAccumulator, RevenueHour> = {
+export const revenueHourAggregation: rt.WindowAggregation<string, RevenueMinute, RevenueHourAccumulator, RevenueHour> = {
   create(key: string): RevenueHourAccumulator {
     return {
       key,
@@ -369,6 +439,22 @@ const revenueHourAggregation: rt.WindowAggregation<string, RevenueMinute, Revenu
       minutes: acc.minutes,
     };
   },
+  save(acc: RevenueHourAccumulator): rt.SavedAccumulator {
+    return {
+      revenue: rt.saveNumber(acc.revenue),
+      orders: rt.saveNumber(acc.orders),
+      busiest_minute_orders: rt.saveNumber(acc.busiest_minute_orders),
+      minutes: acc.minutes,
+    };
+  },
+  load(key: string, saved: rt.SavedAccumulator): RevenueHourAccumulator {
+    const acc = revenueHourAggregation.create(key);
+    if (saved.revenue !== undefined) acc.revenue = rt.loadNumber(saved.revenue);
+    if (saved.orders !== undefined) acc.orders = rt.loadNumber(saved.orders);
+    if (saved.busiest_minute_orders !== undefined) acc.busiest_minute_orders = rt.loadOptionalNumber(saved.busiest_minute_orders);
+    if (saved.minutes !== undefined) acc.minutes = rt.loadNumber(saved.minutes);
+    return acc;
+  },
 };
 
 export default rt.defineJob({
@@ -394,6 +480,71 @@ export default rt.defineJob({
     { id: 'late_out', connector: 'file', options: { path: 'output/windowing_late_orders.jsonl' } },
     { id: 'bad_out', connector: 'file', options: { path: 'output/windowing_bad_orders.jsonl' } },
   ],
+  state: { backend: 'rocksdb' },
+  // What each stateful step keeps in checkpoints, by uid (windowing.state.json holds the same): a restore checks it.
+  stateSchema: {
+    recent_purchases: {
+      step: 'recent_purchases',
+      operator: 'global',
+      key: 'string',
+      fields: {
+        products: 'collect(string)',
+        purchases: 'count()',
+        spend: 'sum(float)',
+      },
+    },
+    revenue_hour: {
+      step: 'revenue_hour',
+      operator: 'tumbling',
+      key: 'string',
+      fields: {
+        busiest_minute_orders: 'max(int)',
+        minutes: 'count()',
+        orders: 'sum(int)',
+        revenue: 'sum(float)',
+      },
+    },
+    revenue_minute: {
+      step: 'revenue_minute',
+      operator: 'tumbling',
+      key: 'string',
+      fields: {
+        orders: 'count()',
+        revenue: 'sum(float)',
+      },
+    },
+    revenue_sliding: {
+      step: 'revenue_sliding',
+      operator: 'sliding',
+      key: 'string',
+      fields: {
+        avg_order_value: 'avg(float)',
+        orders: 'count()',
+        revenue: 'sum(float)',
+      },
+    },
+    revenue_tumbling: {
+      step: 'revenue_tumbling',
+      operator: 'tumbling',
+      key: 'string',
+      fields: {
+        buyers: 'count_distinct(string)',
+        orders: 'count()',
+        revenue: 'sum(float)',
+      },
+    },
+    user_sessions: {
+      step: 'user_sessions',
+      operator: 'session',
+      key: 'string',
+      fields: {
+        events: 'count()',
+        first_seen: 'min(timestamp)',
+        last_seen: 'max(timestamp)',
+        purchases: 'sum(int)',
+      },
+    },
+  },
   build(task: rt.Task): rt.JobEntries {
     const tumblingOut = task.sink<RevenueTumbling>('tumbling_out');
     const slidingOut = task.sink<RevenueSliding>('sliding_out');

@@ -1,4 +1,4 @@
-// Phase 7, bundle: esbuild bundles a generated module with the runtime into one self-contained ESM file.
+// Phase 8, bundle: esbuild bundles a generated module with the runtime into one self-contained ESM file.
 
 import { build, type Plugin } from 'esbuild';
 import { createRequire } from 'node:module';

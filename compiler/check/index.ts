@@ -31,6 +31,11 @@ export function check(pipeline: Pipeline): CheckResult {
   return { typed: failed ? undefined : { pipeline, streams: checker.streams }, diagnostics: checker.diagnostics };
 }
 
+/** The type of an aggregate's argument over its step's input records, for the phases after check; undefined for `count()`. */
+export function aggregateArgumentType(aggregate: Aggregate, scope: RecordType): Type | undefined {
+  return aggregate.argument && checkExpression(aggregate.argument.expr, scope).type;
+}
+
 class Checker {
   readonly diagnostics: Diagnostic[] = [];
   readonly streams = new Map<string, StreamInfo>();

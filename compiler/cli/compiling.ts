@@ -25,7 +25,7 @@ export async function bundle(input: { modulePath: string; outFile: string }): Pr
   await bundler.bundle(input);
 }
 
-export function compileFile(spec: string, options: { params: Record<string, string>; verify: boolean; moduleDir: string }): Promise<CompileResult> {
+export function compileFile(spec: string, options: Omit<CompileOptions, 'specPath'>): Promise<CompileResult> {
   return compile(readSpec(spec), { specPath: spec, ...options });
 }
 

@@ -12,7 +12,8 @@ import { bundle, cachedBundle, compile, compileFile, readSpec } from './compilin
 import { isTestFile, specsOf } from './spec-tests/files.ts';
 import { processIo, relativeToCwd, report, UsageError, type CliIo, type OutputFormat } from './io.ts';
 import type { InspectOptions } from './state-command.ts';
-import type { JobDefinition } from '../../runtime/api.ts';
+import type { JobDefinition, StateSchema } from '../../runtime/api.ts';
+import { formatStateSchema } from '../state/format.ts';
 import type { RunOptions, RunSummary } from '../../runtime/executor.ts';
 
 export type { CliIo } from './io.ts';
@@ -188,15 +189,17 @@ async function build(io: CliIo, specs: readonly string[], options: { check?: boo
   const diagnostics: Diagnostic[] = [];
   // A test file has nothing to build: `pipec build pipelines/*.yaml` passes over `<name>.test.yaml`.
   for (const spec of specs.filter((spec) => !isTestFile(spec))) {
-    const result = await compileFile(spec, { params: {}, verify: true, moduleDir });
+    // The state schema the last build wrote stands for the existing checkpoints: a change that breaks them is PC401.
+    const result = await compileFile(spec, { params: {}, verify: true, moduleDir, recordedState: (name) => readStateSchema(join(moduleDir, `${name}.state.json`)) });
     diagnostics.push(...result.diagnostics);
-    if (result.output === undefined || result.moduleFile === undefined) {
+    if (result.output === undefined || result.moduleFile === undefined || result.stateSchema === undefined) {
       exitCode = 1;
       continue;
     }
     const files: [string, string][] = [
       [result.moduleFile, result.output.code],
       [`${result.moduleFile}.map`, result.output.sourceMap],
+      [result.moduleFile.replace(/\.ts$/, '.state.json'), formatStateSchema(result.stateSchema)],
     ];
     if (options.check) {
       const stale = files.filter(([file, content]) => !existsSync(file) || readFileSync(file, 'utf8') !== content);
@@ -214,6 +217,18 @@ async function build(io: CliIo, specs: readonly string[], options: { check?: boo
   }
   const reported = report(io, diagnostics, options.format);
   return Math.max(exitCode, reported);
+}
+
+/** A <pipeline>.state.json that `pipec build` wrote, or undefined when there is none yet. */
+function readStateSchema(file: string): StateSchema | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as StateSchema;
+  } catch (error) {
+    throw new Error(
+      `${relativeToCwd(file)} is not the JSON \`pipec build\` writes (${(error as Error).message}): restore it from version control, or delete it to accept any change of state`,
+    );
+  }
 }
 
 // ---- running

@@ -36,6 +36,7 @@ export const diagnosticCodes = {
   PC210: { severity: 'error', title: 'step needs one input', template: '`{name}` reads {count} streams; only `union` (and `join`) read several' },
   PC211: { severity: 'error', title: 'sink of a branching step', template: '`{name}` splits into branches; read one of them as `{name}.BRANCH`' },
   PC212: { severity: 'error', title: 'option given twice', template: '`{name}` is given both beside `connector` and in the `{connector}:` block; keep one' },
+  PC213: { severity: 'error', title: 'duplicate state uid', template: 'step `{step}` files its state under uid `{uid}`, as step `{other}` does; give one of them another `uid`' },
 
   // PC3xx: types of records and expressions
   PC301: { severity: 'error', title: 'unknown field', template: 'unknown field `{name}` in {where}{suggestion}' },
@@ -49,6 +50,13 @@ export const diagnosticCodes = {
   PC309: { severity: 'error', title: 'unknown aggregate', template: 'unknown aggregate `{name}`: aggregates are count sum avg min max count_distinct first last collect stddev percentile{suggestion}' },
   PC310: { severity: 'error', title: 'TypeScript error', template: '{detail}' },
   PC311: { severity: 'error', title: 'not a timestamp', template: '{where} must be a timestamp or int field, got {type}' },
+
+  // PC4xx: state compatibility with existing checkpoints (`pipec build` against generated/<pipeline>.state.json)
+  PC401: {
+    severity: 'error',
+    title: 'incompatible state change',
+    template: 'step `{step}` (state uid `{uid}`): {change}, so checkpoints taken before cannot be restored; give the step a new `uid` to start its state afresh{migrate}',
+  },
 
   // PC5xx: spec tests (`tests:` in a spec, or `<name>.test.yaml` beside it)
   PC501: { severity: 'error', title: 'unknown source in a test', template: 'test `{test}`: `{name}` is not a source of pipeline `{pipeline}`{suggestion}' },

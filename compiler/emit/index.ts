@@ -1,10 +1,12 @@
-// Phase 5, emit: a typed pipeline → one readable TypeScript module with fused chains, plus its source map.
+// Phase 6, emit: a typed pipeline → one readable TypeScript module with fused chains, plus its source map.
 
 import { locate } from '../ir/source.ts';
 import { assertNever, type SpecExpr } from '../ir/expr.ts';
 import { formatDuration } from '../ir/duration.ts';
-import type { Aggregate, KeySpec, SinkNode, SourceNode, StepNode, StreamInfo, TypedPipeline, WindowSpec } from '../ir/pipeline.ts';
-import type { RecordType, Type } from '../ir/types.ts';
+import type { Aggregate, AggregateFunction, KeySpec, SinkNode, SourceNode, StepNode, StreamInfo, TypedPipeline, WindowSpec } from '../ir/pipeline.ts';
+import { isNumeric, type RecordType, type Type } from '../ir/types.ts';
+import { aggregateArgumentType } from '../check/index.ts';
+import type { StateSchema } from '../../runtime/api.ts';
 import { printExpression, quote } from './expression.ts';
 import { CodeWriter } from './writer.ts';
 import { camelCase, pascalCase } from '../ir/names.ts';
@@ -40,8 +42,9 @@ export interface EmitResult {
   readonly expressions: readonly ExpressionSpan[];
 }
 
-export function emit(typed: TypedPipeline, options: EmitOptions): EmitResult {
-  const emitter = new Emitter(typed, options);
+/** The module of `typed`, whose job carries `stateSchema` (compiler/state). */
+export function emit(typed: TypedPipeline, stateSchema: StateSchema, options: EmitOptions): EmitResult {
+  const emitter = new Emitter(typed, stateSchema, options);
   emitter.module();
   const code = emitter.out.text();
   return {
@@ -60,7 +63,11 @@ class Emitter {
   private readonly consumers = new Map<string, Consumer[]>();
   private readonly pendingSpans: { line: number; text: string; at: number; exprText: string }[] = [];
 
-  constructor(private readonly typed: TypedPipeline, private readonly options: EmitOptions) {
+  constructor(
+    private readonly typed: TypedPipeline,
+    private readonly stateSchema: StateSchema,
+    private readonly options: EmitOptions,
+  ) {
     this.pipeline = typed.pipeline;
     for (const step of this.pipeline.steps) for (const ref of step.from) this.consumersOf(ref.name).push({ kind: 'step', step });
     for (const sink of this.pipeline.sinks) this.consumersOf(sink.from.name).push({ kind: 'sink', sink });
@@ -266,7 +273,7 @@ class Emitter {
         }
       });
       out.line();
-      out.block(`const ${camelCase(step.id)}Aggregation: rt.WindowAggregation<${keyType}, ${input.type.name}, ${accumulator}, ${output.name}> =`, () => {
+      out.block(`export const ${camelCase(step.id)}Aggregation: rt.WindowAggregation<${keyType}, ${input.type.name}, ${accumulator}, ${output.name}> =`, () => {
         out.block(`create(key: ${keyType}): ${accumulator}`, () => {
           out.block('return', () => {
             if (keyFields.length > 0) out.line('key,');
@@ -313,6 +320,25 @@ class Emitter {
             for (const aggregate of step.aggregates) out.line(`${aggregate.name}: ${resultExpression(aggregate, argType(aggregate).optional)},`);
           }, '};');
         }, '},');
+        // Checkpoints: one property per aggregate field; numbers through rt.saveNumber, as JSON has no Infinity or NaN.
+        const numeric = (aggregate: Aggregate) => {
+          const type = aggregateArgumentType(aggregate, input.type);
+          return type !== undefined && isNumeric(type);
+        };
+        out.block(`save(acc: ${accumulator}): rt.SavedAccumulator`, () => {
+          out.block('return', () => {
+            for (const aggregate of step.aggregates) out.line(`${aggregate.name}: ${saveExpression(aggregate, numeric(aggregate))},`);
+          }, '};');
+        }, '},');
+        out.block(`load(key: ${keyType}, saved: rt.SavedAccumulator): ${accumulator}`, () => {
+          out.line(`const acc = ${camelCase(step.id)}Aggregation.create(key);`);
+          for (const aggregate of step.aggregates) {
+            const name = aggregate.name;
+            if (step.state.reset.includes(name)) out.line(`// ${name} starts empty: \`migrate: { reset: [${name}] }\``);
+            else out.line(`if (saved.${name} !== undefined) ${loadStatement(aggregate, numeric(aggregate), this.tsType(argType(aggregate).type, false))}`);
+          }
+          out.line('return acc;');
+        }, '},');
       }, '};');
     });
   }
@@ -326,13 +352,10 @@ class Emitter {
     return false;
   }
 
+  /** The TypeScript type of an aggregate's argument values ('number' for `count()`, which has none). */
   private argumentTsType(aggregate: Aggregate, scope: RecordType): string {
-    const expr = aggregate.argument?.expr;
-    if (expr?.kind === 'field') {
-      const field = scope.fields.find((f) => f.name === expr.name);
-      if (field) return this.tsType(field.type, false);
-    }
-    return 'number';
+    const type = aggregateArgumentType(aggregate, scope);
+    return type === undefined ? 'number' : this.tsType(type, false);
   }
 
   private keyType(stream: StreamInfo): string {
@@ -358,8 +381,41 @@ class Emitter {
           out.from(sink.at, () => out.line(`{ id: '${sink.id}', connector: '${sink.connector}', options: ${literal(sink.options)} },`));
         }
       }, '],');
+      const { declared, ...checkpoints } = pipeline.checkpoints;
+      if (declared) out.line(`checkpoints: ${literal(checkpoints)},`);
+      out.line(`state: ${literal(pipeline.state)},`);
+      if (pipeline.restart !== undefined) out.line(`restart: ${literal(pipeline.restart)},`);
+      this.stateSchemaDefinition();
       out.block('build(task: rt.Task): rt.JobEntries', () => this.build(), '},');
     }, '});');
+  }
+
+  /** The job's state schema, as in <pipeline>.state.json: what a checkpoint must match to be restored. */
+  private stateSchemaDefinition(): void {
+    const { out } = this;
+    const uids = Object.keys(this.stateSchema);
+    if (uids.length === 0) {
+      out.line('stateSchema: {},');
+      return;
+    }
+    out.line(`// What each stateful step keeps in checkpoints, by uid (${this.pipeline.name}.state.json holds the same): a restore checks it.`);
+    out.block('stateSchema: {', () => {
+      for (const uid of uids) {
+        const schema = this.stateSchema[uid];
+        const step = this.pipeline.steps.find((candidate) => candidate.id === schema.step)!;
+        out.from(step.at, () => {
+          out.block(`${propertyName(uid)}: {`, () => {
+            out.line(`step: ${quote(schema.step)},`);
+            out.line(`operator: ${quote(schema.operator)},`);
+            out.line(`key: ${quote(schema.key)},`);
+            const fields = Object.entries(schema.fields);
+            if (fields.length === 0) out.line('fields: {},');
+            else out.block('fields: {', () => fields.forEach(([name, signature]) => out.line(`${propertyName(name)}: ${quote(signature)},`)), '},');
+            if (schema.reset !== undefined) out.line(`reset: ${literal(schema.reset)},`);
+          }, '},');
+        });
+      }
+    }, '},');
   }
 
   private sourceDefinition(source: SourceNode): void {
@@ -397,7 +453,8 @@ class Emitter {
         out.line();
         out.from(step.at, () => {
           out.line(`// step ${step.id} (${this.where(step.at)}): drop repeats of a key within ${formatDuration(step.withinMs)}, in the task that owns the key`);
-          out.line(`const ${operator} = task.register(new rt.DedupeOperator({ id: '${step.id}', withinMs: ${step.withinMs} }));`);
+          const options = [`id: '${step.id}'`, ...uidOption(step.id, step.state.uid), `withinMs: ${step.withinMs}`];
+          out.line(`const ${operator} = task.register(new rt.DedupeOperator({ ${options.join(', ')} }));`);
           out.block(`const ${operator}Input = task.exchange<${this.keyType(stream)}, ${stream.type.name}>('${step.id}', (key, record, time) =>`, () => {
             out.line(`if (${operator}.isFirst(key, time)) ${this.chainName(step.id)}(key, record, time);`);
           }, '});');
@@ -447,6 +504,7 @@ class Emitter {
     const lateTo = step.lateOutput && (output.key ? this.chainName(step.lateOutput) : `(_key, record, time) => ${this.chainName(step.lateOutput)}(record, time)`);
     const common = [
       `id: '${step.id}'`,
+      ...uidOption(step.id, step.state.uid),
       ...windowOptions(step.window),
       `allowedLatenessMs: ${step.allowedLatenessMs}`,
       `aggregation: ${camelCase(step.id)}Aggregation`,
@@ -679,7 +737,17 @@ function literal(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(literal).join(', ')}]`;
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return '{}';
-  return `{ ${entries.map(([key, v]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quote(key)}: ${literal(v)}`).join(', ')} }`;
+  return `{ ${entries.map(([key, v]) => `${propertyName(key)}: ${literal(v)}`).join(', ')} }`;
+}
+
+/** A key of an object literal: bare when it is an identifier, else quoted. */
+function propertyName(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quote(key);
+}
+
+/** The operator option naming the step's state in checkpoints, when its `uid:` differs from its id (the default). */
+function uidOption(id: string, uid: string): string[] {
+  return uid === id ? [] : [`uid: ${quote(uid)}`];
 }
 
 function windowClass(window: WindowSpec): string {
@@ -768,17 +836,77 @@ function accumulatorFields(aggregate: Aggregate, valueType: string, argumentType
     case 'max':
       return [[name, `${valueType} | null`, 'null']];
     case 'count_distinct':
-      return [[name, `rt.DistinctCount<${argumentType}>`, 'new rt.DistinctCount()']];
-    case 'first':
-      return [[name, `rt.FirstValue<${valueType}>`, 'new rt.FirstValue()']];
-    case 'last':
-      return [[name, `rt.LastValue<${valueType}>`, 'new rt.LastValue()']];
     case 'collect':
-      return [[name, `rt.Collect<${argumentType}>`, 'new rt.Collect()']];
+      return [[name, `rt.${AGGREGATE_CLASSES[aggregate.fn]}<${argumentType}>`, `new rt.${AGGREGATE_CLASSES[aggregate.fn]}()`]];
+    case 'first':
+    case 'last':
+      return [[name, `rt.${AGGREGATE_CLASSES[aggregate.fn]}<${valueType}>`, `new rt.${AGGREGATE_CLASSES[aggregate.fn]}()`]];
     case 'stddev':
-      return [[name, 'rt.Variance', 'new rt.Variance()']];
     case 'percentile':
-      return [[name, 'rt.Percentile', 'new rt.Percentile()']];
+      return [[name, `rt.${AGGREGATE_CLASSES[aggregate.fn]}`, `new rt.${AGGREGATE_CLASSES[aggregate.fn]}()`]];
+  }
+}
+
+/** The runtime class that accumulates each aggregate; undefined for those kept in plain fields. */
+const AGGREGATE_CLASSES: Readonly<Record<AggregateFunction, string | undefined>> = {
+  count: undefined,
+  sum: undefined,
+  avg: undefined,
+  min: undefined,
+  max: undefined,
+  count_distinct: 'DistinctCount',
+  first: 'FirstValue',
+  last: 'LastValue',
+  collect: 'Collect',
+  stddev: 'Variance',
+  percentile: 'Percentile',
+};
+
+/** An aggregate's part of `save`: plain JSON data. `numeric`: its argument values are numbers. */
+function saveExpression(aggregate: Aggregate, numeric: boolean): string {
+  const field = `acc.${aggregate.name}`;
+  switch (aggregate.fn) {
+    case 'count':
+      return field;
+    case 'sum':
+      return `rt.saveNumber(${field})`;
+    case 'avg':
+      return `rt.saveAverage(${field}_sum, ${field}_count)`;
+    case 'min':
+    case 'max':
+      return numeric ? `rt.saveNumber(${field})` : field;
+    case 'count_distinct':
+    case 'first':
+    case 'last':
+    case 'collect':
+    case 'stddev':
+    case 'percentile':
+      return `${field}.save()`;
+  }
+}
+
+/** How `load` takes an aggregate back from `saved`; `valueType` is the TypeScript type of its result values. */
+function loadStatement(aggregate: Aggregate, numeric: boolean, valueType: string): string {
+  const field = `acc.${aggregate.name}`;
+  const saved = `saved.${aggregate.name}`;
+  switch (aggregate.fn) {
+    case 'count':
+    case 'sum':
+      return `${field} = rt.loadNumber(${saved});`;
+    case 'avg':
+      return `[${field}_sum, ${field}_count] = rt.loadAverage(${saved});`;
+    case 'min':
+    case 'max':
+      return numeric ? `${field} = rt.loadOptionalNumber(${saved});` : `${field} = ${saved} as ${valueType} | null;`;
+    case 'count_distinct':
+    case 'first':
+    case 'last':
+    case 'collect':
+      // A string among numbers is a non-finite number; among strings it is a string.
+      return `${field} = rt.${AGGREGATE_CLASSES[aggregate.fn]}.load(${saved}${numeric ? ', rt.loadNumber' : ''});`;
+    case 'stddev':
+    case 'percentile':
+      return `${field} = rt.${AGGREGATE_CLASSES[aggregate.fn]}.load(${saved});`;
   }
 }
 

@@ -18,12 +18,21 @@ export interface Pipeline {
   readonly sinks: readonly SinkNode[];
   readonly checkpoints: CheckpointConfig;
   readonly state: StateConfig;
+  /** `restart:`; undefined when the spec has none (a run fails on its first error). */
+  readonly restart: RestartConfig | undefined;
 }
 
 export interface CheckpointConfig {
+  /** Whether the spec has a `checkpoints:` block; without one, the values are the defaults `--checkpoint-dir` runs with. */
+  readonly declared: boolean;
   readonly intervalMs: number;
   readonly mode: 'exactly_once' | 'at_least_once';
   readonly retain: number;
+}
+
+export interface RestartConfig {
+  readonly attempts: number;
+  readonly delayMs: number;
 }
 
 export interface StateConfig {
@@ -108,6 +117,16 @@ export interface KeySpec {
   readonly stepId: string;
 }
 
+/** What a stateful step (window, dedupe) keeps in checkpoints is filed under its uid. */
+export interface StepState {
+  /** The step's `uid:`, else its id. */
+  readonly uid: string;
+  /** Aggregate fields whose state a restore drops, so they start empty: `migrate: { reset: [...] }`. */
+  readonly reset: readonly string[];
+  /** Where the operator (`window:`, `dedupe:`) is in the spec: diagnostics about the whole state point here. */
+  readonly at: number;
+}
+
 interface StepBase {
   readonly id: string;
   readonly from: readonly StreamRef[];
@@ -122,10 +141,11 @@ export type StepNode =
   | (StepBase & { readonly kind: 'key_by'; readonly key: KeySpec })
   | (StepBase & { readonly kind: 'union' })
   | (StepBase & { readonly kind: 'split'; readonly branches: readonly NamedExpr[] })
-  | (StepBase & { readonly kind: 'dedupe'; readonly key: KeySpec; readonly withinMs: number })
+  | (StepBase & { readonly kind: 'dedupe'; readonly key: KeySpec; readonly withinMs: number; readonly state: StepState })
   | (StepBase & {
       readonly kind: 'window';
       readonly window: WindowSpec;
+      readonly state: StepState;
       /** A `key_by` written in the window step itself; undefined when the window uses its input's key. */
       readonly keyBy: KeySpec | undefined;
       readonly aggregates: readonly Aggregate[];

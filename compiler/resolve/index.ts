@@ -57,7 +57,9 @@ class Resolver {
     this.checkReferences(unsortedSteps, sinks);
     const steps = this.sortSteps(unsortedSteps);
     this.reportDeadEnds(sources, steps, sinks);
+    this.checkUids(unsortedSteps);
     const checkpoints = this.doc.checkpoints ?? {};
+    const restart = this.doc.restart;
     return {
       name: this.doc.pipeline,
       description: this.doc.description ?? '',
@@ -68,11 +70,13 @@ class Resolver {
       steps,
       sinks,
       checkpoints: {
+        declared: this.doc.checkpoints !== undefined,
         intervalMs: this.duration(checkpoints.interval, ['checkpoints', 'interval'], 10_000),
         mode: checkpoints.mode ?? 'exactly_once',
         retain: checkpoints.retain ?? 3,
       },
       state: { backend: this.doc.state?.backend ?? 'rocksdb' },
+      restart: restart && { attempts: restart.attempts ?? 3, delayMs: this.duration(restart.delay, ['restart', 'delay'], 10_000) },
     };
   }
 
@@ -319,6 +323,7 @@ class Resolver {
           kind: 'dedupe',
           key: this.keySpec(step.dedupe!.key, [...opPath, 'key'], step.id),
           withinMs: this.duration(step.dedupe!.within, [...opPath, 'within'], 0),
+          state: { uid: step.uid ?? step.id, reset: [], at: this.at(opPath, 'key') },
         };
       case 'validate': {
         const validate = step.validate!;
@@ -374,11 +379,23 @@ class Resolver {
       ...base,
       kind: 'window',
       window: spec,
+      state: { uid: step.uid ?? step.id, reset: this.resetFields(step, path), at: this.at(windowPath, 'key') },
       keyBy: step.key_by === undefined ? undefined : this.keySpec(step.key_by, [...path, 'key_by'], step.id),
       aggregates,
       allowedLatenessMs: this.duration(window.allowed_lateness, [...windowPath, 'allowed_lateness'], 0),
       lateOutput: window.late_output,
     };
+  }
+
+  /** `migrate.reset` of a window step: names of its aggregate fields (PC301 for any other name). */
+  private resetFields(step: SpecStep, path: Path): string[] {
+    const reset = step.migrate?.reset ?? [];
+    const fields = Object.keys(step.aggregate ?? {});
+    reset.forEach((name, i) => {
+      if (fields.includes(name)) return;
+      this.report('PC301', [...path, 'migrate', 'reset', i], { name, where: `the aggregate fields of step \`${step.id}\``, suggestion: suggestion(name, fields) });
+    });
+    return reset.filter((name) => fields.includes(name));
   }
 
   private windowSpec(window: SpecWindow, path: Path): WindowSpec | undefined {
@@ -471,6 +488,23 @@ class Resolver {
     };
     for (const step of steps) visit(step, []);
     return sorted;
+  }
+
+  /** Two stateful steps must not file their state under one uid: a restore would mix them up. */
+  private checkUids(steps: readonly StepNode[]): void {
+    const owners = new Map<string, string>();
+    const specSteps = this.doc.steps ?? [];
+    for (const step of steps) {
+      if (step.kind !== 'window' && step.kind !== 'dedupe') continue;
+      const other = owners.get(step.state.uid);
+      if (other === undefined) {
+        owners.set(step.state.uid, step.id);
+        continue;
+      }
+      const index = specSteps.findIndex((spec) => spec.id === step.id);
+      const path = specSteps[index].uid === undefined ? ['steps', index, 'id'] : ['steps', index, 'uid'];
+      this.report('PC213', path, { step: step.id, uid: step.state.uid, other });
+    }
   }
 
   private reportDeadEnds(sources: readonly SourceNode[], steps: readonly StepNode[], sinks: readonly SinkNode[]): void {

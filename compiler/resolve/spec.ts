@@ -12,6 +12,7 @@ export interface SpecDocument {
   readonly sinks: Readonly<Record<string, SpecSink>>;
   readonly checkpoints?: { readonly interval?: string; readonly mode?: 'exactly_once' | 'at_least_once'; readonly retain?: number };
   readonly state?: { readonly backend?: 'memory' | 'rocksdb' };
+  readonly restart?: { readonly attempts?: number; readonly delay?: string };
 }
 
 export interface SpecSource {
@@ -44,6 +45,8 @@ export interface SpecWindow {
 export interface SpecStep {
   readonly id: string;
   readonly from?: string | readonly string[];
+  readonly uid?: string;
+  readonly migrate?: { readonly reset: readonly string[] };
   readonly filter?: Scalar;
   readonly map?: Readonly<Record<string, Scalar>>;
   readonly set?: Readonly<Record<string, Scalar>>;

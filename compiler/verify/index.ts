@@ -1,4 +1,4 @@
-// Phase 6, verify: type-check the emitted module with TypeScript against the runtime's types, and map every
+// Phase 7, verify: type-check the emitted module with TypeScript against the runtime's types, and map every
 // TypeScript error inside a printed user expression back to that expression's place in the spec.
 
 import { Project, ts } from 'ts-morph';

@@ -1,4 +1,11 @@
 // collect: every value, ordered by event time; values with the same time stay in arrival order.
+import { loadAsIs, loadNumber, saveValue, type ValueLoader } from './saved.ts';
+
+/** A Collect in a checkpoint: the values and their event times, in the accumulator's order. */
+export interface SavedCollect {
+  readonly times: readonly number[];
+  readonly values: readonly unknown[];
+}
 
 /** Values with their event times, kept sorted by time (stable) as they arrive. */
 export class Collect<T> {
@@ -56,6 +63,20 @@ export class Collect<T> {
   /** A new array of the values in event-time order (a copy: the accumulator keeps changing after a firing). */
   value(): T[] {
     return this.values.slice();
+  }
+
+  /** For checkpoints. */
+  save(): SavedCollect {
+    return { times: this.times.slice(), values: this.values.map(saveValue) };
+  }
+
+  /** The accumulator `save` wrote; `loadValue` reads each value back (`loadNumber` for numbers). */
+  static load<T>(saved: unknown, loadValue: ValueLoader<T> = loadAsIs): Collect<T> {
+    const { times, values } = saved as SavedCollect;
+    const loaded = new Collect<T>();
+    loaded.times = times.map(loadNumber);
+    loaded.values = values.map(loadValue);
+    return loaded;
   }
 }
 

@@ -1,4 +1,5 @@
 // count_distinct: the number of distinct values, with a count per value so that retraction works.
+import { loadAsIs, loadNumber, saveValue, type ValueLoader } from './saved.ts';
 
 /**
  * Distinct values with how many times each was added: `retract` takes one occurrence back, and a value leaves the
@@ -34,5 +35,19 @@ export class DistinctCount<T> {
 
   value(): number {
     return this.counts.size;
+  }
+
+  /** For checkpoints: `[value, occurrences]` per distinct value, in the order they first came. */
+  save(): [unknown, number][] {
+    const saved: [unknown, number][] = [];
+    for (const [value, count] of this.counts) saved.push([saveValue(value), count]);
+    return saved;
+  }
+
+  /** The accumulator `save` wrote; `loadValue` reads each value back (`loadNumber` for numbers). */
+  static load<T>(saved: unknown, loadValue: ValueLoader<T> = loadAsIs): DistinctCount<T> {
+    const loaded = new DistinctCount<T>();
+    for (const [value, count] of saved as [unknown, number][]) loaded.counts.set(loadValue(value), loadNumber(count));
+    return loaded;
   }
 }

@@ -1,4 +1,5 @@
 // percentile(EXPR, P): the exact continuous percentile of the values, as PostgreSQL's percentile_cont.
+import { loadNumber, saveNumber } from './saved.ts';
 
 /**
  * Keeps every value; `value(p)` sorts them (once per change) and interpolates linearly between the two values around
@@ -43,6 +44,19 @@ export class Percentile {
     const fraction = position - lower;
     if (fraction === 0) return values[lower];
     return values[lower] + fraction * (values[lower + 1] - values[lower]);
+  }
+
+  /** For checkpoints: the values (their order does not matter). */
+  save(): (number | string)[] {
+    return this.values.map((value) => saveNumber(value));
+  }
+
+  /** The accumulator `save` wrote. */
+  static load(saved: unknown): Percentile {
+    const loaded = new Percentile();
+    loaded.values = (saved as unknown[]).map(loadNumber);
+    loaded.sorted = false;
+    return loaded;
   }
 }
 

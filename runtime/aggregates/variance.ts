@@ -1,4 +1,12 @@
 // stddev: running variance by Welford's method, with retraction and Chan's merge of two partial results.
+import { loadNumber, saveNumber } from './saved.ts';
+
+/** A Variance in a checkpoint. */
+export interface SavedVariance {
+  readonly count: number;
+  readonly mean: number | string;
+  readonly squaredDeviations: number | string;
+}
 
 /**
  * Count, mean and sum of squared deviations (M2) of the values added, numerically stable. `value()` is the
@@ -81,5 +89,20 @@ export class Variance {
   /** What the spec's `stddev` means: the sample standard deviation. */
   value(): number | null {
     return this.sampleStddev();
+  }
+
+  /** For checkpoints. */
+  save(): SavedVariance {
+    return { count: this.n, mean: saveNumber(this.average), squaredDeviations: saveNumber(this.squaredDeviations) };
+  }
+
+  /** The accumulator `save` wrote. */
+  static load(saved: unknown): Variance {
+    const { count, mean, squaredDeviations } = saved as SavedVariance;
+    const loaded = new Variance();
+    loaded.n = loadNumber(count);
+    loaded.average = loadNumber(mean);
+    loaded.squaredDeviations = loadNumber(squaredDeviations);
+    return loaded;
   }
 }

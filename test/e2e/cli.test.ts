@@ -1,6 +1,6 @@
 // End to end: the pipec command's validate, build, graph and argument handling, run as a user runs them.
 
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,78 @@ describe('pipec build', () => {
     const stale = pipec(['build', '--check', changed, '--out-dir', join(directory, 'out')]);
     expect(stale.status).toBe(1);
     expect(stale.stderr).toMatch(/revenue\.ts is stale: run `pipec build/);
+  });
+});
+
+describe('pipec build and state compatibility', () => {
+  const spec = (aggregate: string, extra = '') => `pipeline: shop
+types:
+  Order: { order_id: string, category: string, price: float, quantity: int, ts: timestamp }
+sources:
+  orders: { connector: file, path: orders.jsonl, type: Order, event_time: { field: ts } }
+steps:
+  - id: revenue
+    from: orders
+    key_by: category
+    window: { tumbling: 1m }
+    aggregate:
+      orders: count()
+      total: ${aggregate}
+${extra}sinks:
+  out: { from: revenue, connector: stdout }
+`;
+
+  it('writes the state schema beside the module and fails with PC401, writing nothing, on a change that breaks checkpoints', () => {
+    const directory = temporaryDirectory();
+    const build = (text: string, ...flags: string[]) => {
+      writeFileSync(join(directory, 'shop.yaml'), text);
+      return pipec(['build', ...flags, 'shop.yaml', '--out-dir', 'out', '--bundle-dir', 'dist'], { cwd: directory });
+    };
+    const stateFile = join(directory, 'out', 'shop.state.json');
+    const moduleFile = join(directory, 'out', 'shop.ts');
+
+    expect(build(spec('sum(price * quantity)')).status).toBe(0);
+    const written = readFileSync(stateFile, 'utf8');
+    expect(JSON.parse(written)).toEqual({ revenue: { fields: { orders: 'count()', total: 'sum(float)' }, key: 'string', operator: 'tumbling', step: 'revenue' } });
+    const module = readFileSync(moduleFile, 'utf8');
+
+    const broken = build(spec('max(price * quantity)'));
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain(
+      'shop.yaml:13:14 error PC401 step `revenue` (state uid `revenue`): aggregate `total` changed from `sum(float)` to `max(float)`, so checkpoints taken before cannot be restored; give the step a new `uid` to start its state afresh, or declare `migrate: { reset: [total] }`',
+    );
+    expect(readFileSync(stateFile, 'utf8')).toBe(written);
+    expect(readFileSync(moduleFile, 'utf8')).toBe(module);
+    expect(build(spec('max(price * quantity)'), '--check').status).toBe(1);
+
+    expect(build(spec('max(price * quantity)', '    migrate: { reset: [total] }\n')).status).toBe(0);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).revenue).toMatchObject({ fields: { total: 'max(float)' }, reset: ['total'] });
+    expect(readFileSync(moduleFile, 'utf8')).toContain('// total starts empty: `migrate: { reset: [total] }`');
+    expect(build(spec('max(price * quantity)', '    migrate: { reset: [total] }\n'), '--check').status).toBe(0);
+  });
+
+  it('builds an incompatible change under a new uid, whose state starts afresh', () => {
+    const directory = temporaryDirectory();
+    const build = (text: string) => {
+      writeFileSync(join(directory, 'shop.yaml'), text);
+      return pipec(['build', 'shop.yaml', '--out-dir', 'out', '--bundle-dir', 'dist'], { cwd: directory });
+    };
+    expect(build(spec('sum(price * quantity)')).status).toBe(0);
+    const renamed = build(spec('max(price * quantity)', '    uid: revenue-v2\n'));
+    expect(renamed.stderr).not.toMatch(/ error /);
+    expect(renamed.status).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(join(directory, 'out', 'shop.state.json'), 'utf8')))).toEqual(['revenue-v2']);
+    expect(readFileSync(join(directory, 'out', 'shop.ts'), 'utf8')).toContain("uid: 'revenue-v2',");
+  });
+
+  it('says what to do when the state schema it wrote is no longer JSON', () => {
+    const directory = temporaryDirectory();
+    writeFileSync(join(directory, 'shop.yaml'), spec('sum(price)'));
+    mkdirSync(join(directory, 'out'));
+    writeFileSync(join(directory, 'out', 'shop.state.json'), '{ "revenue": ');
+    const result = pipec(['build', 'shop.yaml', '--out-dir', 'out', '--bundle-dir', 'dist'], { cwd: directory });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^pipec: out\/shop\.state\.json is not the JSON `pipec build` writes \(.*\): restore it from version control, or delete it to accept any change of state/);
   });
 });
 

@@ -1,11 +1,15 @@
-// Baselines: each spec under test/cases/generated/ compiles to the TypeScript beside it, and each spec under
-// test/cases/errors/ gets exactly the diagnostics beside it. `npm run accept` rewrites them; review the diff.
+// Baselines: each spec under test/cases/generated/ compiles to the TypeScript and the state schema beside it, and
+// each spec under test/cases/errors/ gets exactly the diagnostics beside it; a <name>.state.json beside an error
+// case is the state schema a previous build wrote (as generated/ keeps it), which the spec must stay compatible
+// with. `npm run accept` rewrites the baselines; review the diff.
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.ts';
 import { formatDiagnostics } from '../../compiler/diagnostics/format.ts';
+import { formatStateSchema } from '../../compiler/state/index.ts';
+import type { StateSchema } from '../../runtime/api.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 
 const ACCEPT = process.env.PIPEC_ACCEPT === '1';
@@ -17,10 +21,12 @@ function specs(folder: string): string[] {
 
 function compileCase(folder: string, name: string) {
   const specPath = `test/cases/${folder}/${name}`;
+  const recorded = join(CASES, folder, name.replace(/\.yaml$/, '.state.json'));
   return compile(readFileSync(join(REPO_ROOT, specPath), 'utf8'), {
     specPath,
     verify: true,
     moduleDir: join(REPO_ROOT, 'test', 'cases', folder),
+    recordedState: () => (folder === 'errors' && existsSync(recorded) ? (JSON.parse(readFileSync(recorded, 'utf8')) as StateSchema) : undefined),
   });
 }
 
@@ -39,6 +45,7 @@ describe('generated code', () => {
     const result = compileCase('generated', name);
     expect(formatDiagnostics(result.diagnostics.filter((d) => d.severity === 'error'), 'text')).toBe('');
     expectBaseline(join(CASES, 'generated', name.replace(/\.yaml$/, '.ts')), result.output!.code);
+    expectBaseline(join(CASES, 'generated', name.replace(/\.yaml$/, '.state.json')), formatStateSchema(result.stateSchema!));
   });
 });
 

@@ -256,7 +256,7 @@ function windowsSpec(): Spec {
       step('by_count', { global: { trigger: { count: 100 }, evictor: { count: 10 } } }),
       step('by_time', { global: { trigger: { every: '1m' }, evictor: { time: '1h' } } }),
       step('by_watermark', { global: { trigger: { event_time: true } } }),
-      { id: 'hourly', from: 'tumbling', window: { tumbling: '1h' }, aggregate: { n: 'sum(n)' } },
+      { id: 'hourly', from: 'tumbling', uid: 'hourly-v2', window: { tumbling: '1h' }, aggregate: { n: 'sum(n)' }, migrate: { reset: ['n'] } },
     ],
     sinks: { out: { from: 'hourly', connector: 'file', path: 'out/hourly.jsonl', format: 'json' } },
   };
@@ -494,6 +494,22 @@ const invalidCases: InvalidCase[] = [
     }),
     paths: ['/steps/1'],
     error: { keyword: 'dependentRequired', params: { property: 'window', missingProperty: 'aggregate', depsCount: 1, deps: 'aggregate' } },
+  },
+  {
+    name: 'a migration without aggregate fields to reset',
+    spec: revenueWith((_spec, steps) => {
+      steps[0].migrate = { reset: ['total'] };
+    }),
+    paths: ['/steps/0'],
+    error: { keyword: 'dependentRequired', params: { property: 'migrate', missingProperty: 'aggregate', depsCount: 1, deps: 'aggregate' } },
+  },
+  {
+    name: 'a migration that resets nothing',
+    spec: revenueWith((_spec, steps) => {
+      steps[1].migrate = { reset: [] };
+    }),
+    paths: ['/steps/1/migrate/reset'],
+    error: { keyword: 'minItems' },
   },
   {
     name: 'a step with two operators',

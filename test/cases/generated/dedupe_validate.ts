@@ -2,7 +2,7 @@
 // `pipec build test/cases/generated/dedupe_validate.yaml`.
 //
 // Pipeline dedupe_validate: Drops repeated events within ten minutes and checks the rest against data-quality
-// rules.
+// rules; at-least-once checkpoints and restarts.
 
 import * as rt from 'pipec/runtime';
 
@@ -63,6 +63,18 @@ export default rt.defineJob({
     { id: 'bad', connector: 'file', options: { path: 'rejected.jsonl' } },
     { id: 'dead', connector: 'file', options: { path: 'unreadable.jsonl' } },
   ],
+  checkpoints: { intervalMs: 30000, mode: 'at_least_once', retain: 3 },
+  state: { backend: 'memory' },
+  restart: { attempts: 5, delayMs: 60000 },
+  // What each stateful step keeps in checkpoints, by uid (dedupe_validate.state.json holds the same): a restore checks it.
+  stateSchema: {
+    unique_events: {
+      step: 'unique_events',
+      operator: 'dedupe',
+      key: 'string',
+      fields: {},
+    },
+  },
   build(task: rt.Task): rt.JobEntries {
     const good = task.sink<Event>('good');
     const bad = task.sink<Rejected>('bad');

@@ -51,6 +51,8 @@ export default rt.defineJob({
   sinks: [
     { id: 'out', connector: 'file', options: { path: 'visits.jsonl' } },
   ],
+  state: { backend: 'rocksdb' },
+  stateSchema: {},
   build(task: rt.Task): rt.JobEntries {
     const out = task.sink<Visits>('out');
 

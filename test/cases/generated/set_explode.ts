@@ -72,6 +72,8 @@ export default rt.defineJob({
     { id: 'out', connector: 'stdout', options: {} },
     { id: 'mentions_out', connector: 'stdout', options: {} },
   ],
+  state: { backend: 'rocksdb' },
+  stateSchema: {},
   build(task: rt.Task): rt.JobEntries {
     const out = task.sink<Tagged>('out');
     const mentionsOut = task.sink<Mentioned>('mentions_out');

@@ -41,6 +41,8 @@ export default rt.defineJob({
     { id: 'flagged_out', connector: 'file', options: { path: 'flagged.jsonl' } },
     { id: 'rest_out', connector: 'file', options: { path: 'rest.jsonl' } },
   ],
+  state: { backend: 'rocksdb' },
+  stateSchema: {},
   build(task: rt.Task): rt.JobEntries {
     const flaggedOut = task.sink<Payment>('flagged_out');
     const restOut = task.sink<Payment>('rest_out');

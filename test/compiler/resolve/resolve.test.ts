@@ -8,6 +8,11 @@ types:
   Order: { order_id: string, user_id: string, category: string, price: float, ts: timestamp }
 `;
 
+/** A spec up to its steps: the Order type and a file source `orders`. */
+const WITH_ORDERS = `${HEAD}sources:
+  orders: { connector: file, path: o.jsonl, type: Order }
+`;
+
 describe('resolve', () => {
   it('orders steps after their inputs whatever the spec order', () => {
     const { pipeline, diagnostics } = resolved(`${HEAD}sources:
@@ -117,5 +122,59 @@ sinks:
       ['PC204', 'warning', 'the output of `bad` reaches no sink; add a sink with `from: bad` or remove the step'],
       ['PC204', 'warning', 'the output of `invalid` reaches no sink; add a sink with `from: invalid` or remove the step'],
     ]);
+  });
+
+  it('files the state of windows and dedupe under their uid, else their id, with the fields a migration resets', () => {
+    const { pipeline, diagnostics } = resolved(`${WITH_ORDERS}steps:
+  - { id: unique, from: orders, dedupe: { key: order_id, within: 1h } }
+  - id: revenue
+    from: unique
+    uid: revenue-v2
+    key_by: category
+    window: { tumbling: 1m }
+    aggregate: { total: sum(price), orders: count() }
+    migrate: { reset: [total] }
+sinks:
+  out: { from: revenue, connector: stdout }
+`);
+    expect(render(diagnostics)).toBe('');
+    const [unique, revenue] = pipeline.steps;
+    expect(unique.kind === 'dedupe' && unique.state).toMatchObject({ uid: 'unique', reset: [] });
+    expect(revenue.kind === 'window' && revenue.state).toMatchObject({ uid: 'revenue-v2', reset: ['total'] });
+  });
+
+  it('reports a reset field that is not an aggregate field of the step (PC301), and two steps under one uid (PC213)', () => {
+    const { diagnostics } = resolved(`${WITH_ORDERS}steps:
+  - id: revenue
+    from: orders
+    uid: hourly
+    key_by: category
+    window: { tumbling: 1m }
+    aggregate: { total: sum(price) }
+    migrate: { reset: [totl] }
+  - { id: unique, uid: hourly, from: orders, dedupe: { key: order_id, within: 1h } }
+  - { id: hourly, from: revenue, window: { tumbling: 1h }, aggregate: { total: sum(total) } }
+sinks:
+  out: { from: hourly, connector: stdout }
+  unique_out: { from: unique, connector: stdout }
+`);
+    expect(render(diagnostics)).toBe([
+      '13:24 PC301 unknown field `totl` in the aggregate fields of step `revenue`; did you mean `total`?',
+      '14:24 PC213 step `unique` files its state under uid `hourly`, as step `revenue` does; give one of them another `uid`',
+      '15:11 PC213 step `hourly` files its state under uid `hourly`, as step `revenue` does; give one of them another `uid`',
+    ].join('\n'));
+  });
+
+  it('keeps the checkpoint defaults and says whether the spec declared them; resolves restart with its defaults', () => {
+    const spec = (settings: string) => `${WITH_ORDERS}sinks:
+  out: { from: orders, connector: stdout }
+${settings}`;
+    const bare = resolved(spec('')).pipeline;
+    expect(bare.checkpoints).toEqual({ declared: false, intervalMs: 10_000, mode: 'exactly_once', retain: 3 });
+    expect(bare.restart).toBeUndefined();
+    const declared = resolved(spec('checkpoints: { mode: at_least_once }\nrestart: { attempts: 5 }\n')).pipeline;
+    expect(declared.checkpoints).toEqual({ declared: true, intervalMs: 10_000, mode: 'at_least_once', retain: 3 });
+    expect(declared.restart).toEqual({ attempts: 5, delayMs: 10_000 });
+    expect(resolved(spec('restart: { delay: 1m30s }\n')).pipeline.restart).toEqual({ attempts: 3, delayMs: 90_000 });
   });
 });
