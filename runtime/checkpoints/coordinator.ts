@@ -82,7 +82,7 @@ export async function checkpointToRestore(
   const problems = compareStateSchemas(metadata.stateSchema, job.stateSchema);
   if (problems.length > 0) {
     throw refuse(
-      `its state does not fit the pipeline any more (PC401):\n${problems.map((problem) => `  ${problem.message}`).join('\n')}\n` +
+      `its state does not fit the pipeline any more (PC401):\n${problems.map((problem) => `  step ${problem.step}: ${problem.description}`).join('\n')}\n` +
         'give the step a new `uid` to start its state afresh, or declare `migrate: { reset: [field] }` on it',
     );
   }
