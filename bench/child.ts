@@ -20,6 +20,10 @@ export type CaseTask =
 
 interface PipelineRun {
   readonly parallelism: number;
+  /** Take checkpoints here (outside the output directory): with the spec's settings, or every `intervalMs`. */
+  readonly checkpoints?: { readonly directory: string; readonly intervalMs?: number };
+  /** Then restore the final checkpoint in a second run that reads one record: measures restore. */
+  readonly restore?: boolean;
   /** Relative source paths resolve against it. */
   readonly cwd: string;
   /** Relative sink paths resolve against it. */
@@ -39,6 +43,21 @@ export interface CaseMeasurement {
   readonly bad: number;
   readonly late: number;
   readonly dropped: number;
+  readonly checkpoints?: CheckpointMeasurement;
+}
+
+export interface CheckpointMeasurement {
+  readonly count: number;
+  /** Time spent in checkpoints, processing waiting. */
+  readonly totalMs: number;
+  /** The final checkpoint's. */
+  readonly lastMs: number;
+  readonly stateRows: number;
+  readonly stateBytes: number;
+  readonly sharedBytes: number;
+  /** With `restore`: the second run's time to be ready, and the rows it restored. */
+  readonly restoreMs?: number;
+  readonly restoredRows?: number;
 }
 
 interface LoadedBundle {
@@ -81,7 +100,7 @@ export async function readFloor(path: string): Promise<{ records: number; elapse
   return { records, elapsedMs: performance.now() - started };
 }
 
-function runOptions(run: PipelineRun): RunOptions {
+function runOptions(job: JobDefinition, run: PipelineRun): RunOptions {
   return {
     parallelism: run.parallelism,
     maxParallelism: 128,
@@ -90,15 +109,34 @@ function runOptions(run: PipelineRun): RunOptions {
     cwd: run.cwd,
     outputPath: run.outputPath,
     log: (line) => process.stderr.write(`${line}\n`),
+    checkpoints: run.checkpoints && (run.checkpoints.intervalMs !== undefined || job.checkpoints !== undefined) ? {
+      directory: run.checkpoints.directory,
+      intervalMs: run.checkpoints.intervalMs ?? job.checkpoints?.intervalMs ?? 10_000,
+      mode: job.checkpoints?.mode ?? 'exactly_once',
+      retain: job.checkpoints?.retain ?? 3,
+      backend: job.state.backend,
+    } : undefined,
   };
 }
 
 async function timedRun(job: JobDefinition, run: PipelineRun, execute: typeof runJob): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
+  const options = runOptions(job, run);
   const started = performance.now();
-  const summary = await execute(job, runOptions(run));
+  const summary = await execute(job, options);
   const elapsedMs = performance.now() - started;
   const sum = (counts: ReadonlyMap<string, number>) => [...counts.values()].reduce((total, count) => total + count, 0);
+  const last = summary.lastCheckpoint;
+  let checkpoints: CheckpointMeasurement | undefined;
+  if (last !== undefined) {
+    const { stateRows, stateBytes, sharedBytes } = last;
+    checkpoints = { count: summary.checkpoints, totalMs: summary.checkpointMs, lastMs: last.durationMs, stateRows, stateBytes, sharedBytes };
+    if (run.restore) {
+      const restored = (await execute(job, { ...options, restore: 'latest', maxRecords: 1 })).restoredFrom!;
+      checkpoints = { ...checkpoints, restoreMs: restored.durationMs, restoredRows: restored.stateRows };
+    }
+  }
   return {
+    checkpoints,
     records: sum(summary.recordsIn),
     elapsedMs,
     written: Object.fromEntries(summary.written),

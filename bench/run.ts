@@ -31,11 +31,22 @@ const profiles: Readonly<Record<ProfileName, Readonly<Record<DatasetName, number
 };
 
 /** The specs the cases run, under bench/specs/. */
-type SpecName = 'revenue' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global';
+type SpecName = 'revenue' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global' | 'state-keys';
 
 type CaseRun =
   | { readonly kind: 'floor' }
-  | { readonly kind: 'compiled' | 'interpreted'; readonly spec: SpecName; readonly parallelism: number };
+  | {
+      readonly kind: 'compiled' | 'interpreted';
+      readonly spec: SpecName;
+      readonly parallelism: number;
+      /**
+       * Checkpoints as the spec declares them (default), none, or every `intervalMs`; a variant other than the
+       * default is named in the report and compared only with its own spec's default case.
+       */
+      readonly checkpoints?: 'none' | { readonly intervalMs: number };
+      /** Restore the final checkpoint afterwards and measure how long that takes. */
+      readonly restore?: boolean;
+    };
 
 interface CaseDefinition {
   readonly name: string;
@@ -56,11 +67,18 @@ export const caseDefinitions: readonly CaseDefinition[] = [
   { name: 'revenue compiled p1', dataset: 'revenue', run: { kind: 'compiled', spec: 'revenue', parallelism: 1 } },
   { name: 'revenue compiled p2', dataset: 'revenue', run: { kind: 'compiled', spec: 'revenue', parallelism: 2 } },
   { name: 'revenue interpreted p1', dataset: 'revenue', run: { kind: 'interpreted', spec: 'revenue', parallelism: 1 } },
+  { name: 'revenue compiled p1, no checkpoints', dataset: 'revenue', run: { kind: 'compiled', spec: 'revenue', parallelism: 1, checkpoints: 'none' } },
+  {
+    name: 'revenue compiled p1, checkpoints every 1 s',
+    dataset: 'revenue',
+    run: { kind: 'compiled', spec: 'revenue', parallelism: 1, checkpoints: { intervalMs: 1000 } },
+  },
   { name: 'floor: read + JSON.parse (windows data)', dataset: 'windows', run: { kind: 'floor' } },
   ...windowCases.flatMap(({ spec, label }): CaseDefinition[] => [
     { name: `${label} compiled`, dataset: 'windows', run: { kind: 'compiled', spec, parallelism: 1 } },
     { name: `${label} interpreted`, dataset: 'windows', run: { kind: 'interpreted', spec, parallelism: 1 } },
   ]),
+  { name: 'state: a key per order, checkpoint + restore', dataset: 'windows', run: { kind: 'compiled', spec: 'state-keys', parallelism: 1, restore: true } },
 ];
 
 export interface BenchOptions {
@@ -107,7 +125,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
       const outputPath = join(workDirectory, 'output', String(index));
       mkdirSync(outputPath, { recursive: true });
       options.log(`running ${definition.name} on ${dataset.records} records`);
-      const task = caseTask(definition.run, dataset, builds, outputPath);
+      const task = caseTask(definition.run, dataset, builds, outputPath, join(workDirectory, 'checkpoints', String(index)));
       let measurement: CaseMeasurement | undefined;
       for (let attempt = 1; attempt <= repeat; attempt++) {
         const name = repeat === 1 ? slug(definition.name) : `${slug(definition.name)}-${attempt}`;
@@ -121,6 +139,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
       results.push({
         name: definition.name,
         kind: definition.run.kind,
+        variant: definition.run.kind !== 'floor' && definition.run.checkpoints !== undefined,
         spec: definition.run.kind === 'floor' ? undefined : definition.run.spec,
         parallelism: definition.run.kind === 'floor' ? undefined : definition.run.parallelism,
         dataset: definition.dataset,
@@ -186,15 +205,13 @@ async function buildSpec(spec: SpecName, dataset: Dataset, directory: string): P
   return { bundle: bundleFile, ir };
 }
 
-function caseTask(run: CaseRun, dataset: Dataset, builds: ReadonlyMap<SpecName, BuiltSpec>, outputPath: string): CaseTask {
-  switch (run.kind) {
-    case 'floor':
-      return { kind: 'floor', input: dataset.path };
-    case 'compiled':
-      return { kind: 'compiled', bundle: builds.get(run.spec)!.bundle, parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath };
-    case 'interpreted':
-      return { kind: 'interpreted', ir: builds.get(run.spec)!.ir, parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath };
-  }
+function caseTask(run: CaseRun, dataset: Dataset, builds: ReadonlyMap<SpecName, BuiltSpec>, outputPath: string, checkpointDirectory: string): CaseTask {
+  if (run.kind === 'floor') return { kind: 'floor', input: dataset.path };
+  // As `pipec run`: checkpoints when the spec declares them (or the case asks for them at an interval).
+  const checkpoints =
+    run.checkpoints === 'none' ? undefined : { directory: checkpointDirectory, intervalMs: run.checkpoints?.intervalMs };
+  const common = { parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath, checkpoints, restore: run.restore };
+  return run.kind === 'compiled' ? { kind: 'compiled', bundle: builds.get(run.spec)!.bundle, ...common } : { kind: 'interpreted', ir: builds.get(run.spec)!.ir, ...common };
 }
 
 // ---- running
@@ -245,9 +262,14 @@ function digestOutputs(directory: string): OutputDigest[] {
 function compareOutputs(results: readonly CaseResult[]): OutputComparison[] {
   const comparisons: OutputComparison[] = [];
   const find = (spec: string | undefined, kind: CaseResult['kind'], parallelism: number) =>
-    results.find((result) => result.spec === spec && result.kind === kind && result.parallelism === parallelism);
+    results.find((result) => result.spec === spec && result.kind === kind && result.parallelism === parallelism && !result.variant);
   for (const compiled of results) {
     if (compiled.kind !== 'compiled' || compiled.parallelism !== 1) continue;
+    if (compiled.variant) {
+      const reference = find(compiled.spec, 'compiled', 1);
+      if (reference !== undefined) comparisons.push(compare(compiled, reference, 'exact'));
+      continue;
+    }
     const interpreted = find(compiled.spec, 'interpreted', 1);
     if (interpreted !== undefined) comparisons.push(compare(interpreted, compiled, 'exact'));
     const parallel = find(compiled.spec, 'compiled', 2);

@@ -58,6 +58,14 @@ export interface RunProgress {
   readonly checkpoint: CheckpointStats | undefined;
 }
 
+export interface RestoredFrom {
+  readonly id: number;
+  readonly path: string;
+  readonly stateRows: number;
+  /** From the start of the run until it was ready to read on: checkpoint read, backend opened, sinks and state restored. */
+  readonly durationMs: number;
+}
+
 export interface RunSummary {
   readonly elapsedMs: number;
   readonly recordsIn: ReadonlyMap<string, number>;
@@ -68,9 +76,11 @@ export interface RunSummary {
   readonly stoppedBy: 'end of input' | 'record limit' | 'duration' | 'signal';
   /** Checkpoints completed by the run (the final one included). */
   readonly checkpoints: number;
+  /** Time the run spent taking them (processing waits while a checkpoint is taken). */
+  readonly checkpointMs: number;
   readonly lastCheckpoint: CheckpointStats | undefined;
   /** The checkpoint the run started from, if it was restored. */
-  readonly restoredFrom: { readonly id: number; readonly path: string; readonly stateRows: number } | undefined;
+  readonly restoredFrom: RestoredFrom | undefined;
   /** Times the job failed and restarted (`restart:` of the spec). */
   readonly restarts: number;
 }
@@ -182,7 +192,12 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   const restoredFrom =
     restored === undefined
       ? undefined
-      : { id: restored.metadata.id, path: restored.location.path, stateRows: await restoreKeyedState(restored, tasks, options.log) };
+      : {
+          id: restored.metadata.id,
+          path: restored.location.path,
+          stateRows: await restoreKeyedState(restored, tasks, options.log),
+          durationMs: Date.now() - started,
+        };
 
   const decoder = new RecordDecoder();
   const loggedBad = new Map<string, number>();
@@ -192,6 +207,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   let stoppedBy: RunSummary['stoppedBy'] = 'end of input';
   let lastProgress = started;
   let checkpoints = 0;
+  let checkpointMs = 0;
   let lastCheckpoint: CheckpointStats | undefined;
   let lastCheckpointAt = started;
 
@@ -264,6 +280,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     lastCheckpoint = await coordinator!.take({ tasks, sources, sinks, watermark, recordsIn });
     lastCheckpointAt = Date.now();
     checkpoints++;
+    checkpointMs += lastCheckpoint.durationMs;
   };
 
   const onAbort = () => {
@@ -341,6 +358,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     written,
     stoppedBy,
     checkpoints,
+    checkpointMs,
     lastCheckpoint,
     restoredFrom,
   };
