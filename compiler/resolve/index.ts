@@ -58,6 +58,8 @@ class Resolver {
     const steps = this.sortSteps(unsortedSteps);
     this.reportDeadEnds(sources, steps, sinks);
     this.checkUids(unsortedSteps);
+    // A default ttl is for the declared state of `process` steps; windows and dedupe free their state themselves.
+    if (this.doc.state?.ttl !== undefined) this.report('PC208', ['state', 'ttl'], { feature: '`state.ttl` (the default ttl of `process` steps\' state)' }, 'key');
     const checkpoints = this.doc.checkpoints ?? {};
     const restart = this.doc.restart;
     return {

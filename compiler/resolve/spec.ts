@@ -11,7 +11,7 @@ export interface SpecDocument {
   readonly steps?: readonly SpecStep[];
   readonly sinks: Readonly<Record<string, SpecSink>>;
   readonly checkpoints?: { readonly interval?: string; readonly mode?: 'exactly_once' | 'at_least_once'; readonly retain?: number };
-  readonly state?: { readonly backend?: 'memory' | 'rocksdb' };
+  readonly state?: { readonly backend?: 'memory' | 'rocksdb'; readonly ttl?: string };
   readonly restart?: { readonly attempts?: number; readonly delay?: string };
 }
 
