@@ -89,7 +89,6 @@ export interface RunSummary {
 const LOGGED_BAD_RECORDS = 100;
 
 interface OpenSource {
-  readonly id: string;
   readonly definition: SourceDefinition;
   readonly reader: SourceReader;
   readonly entry: SourceEntry;
@@ -177,7 +176,6 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       const resume = restored === undefined ? undefined : resumePositions(restored.metadata, definition.id);
       const reader = connectors.source(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd, resume });
       const source: OpenSource = {
-        id: definition.id,
         definition,
         reader,
         entry: entries[definition.id],

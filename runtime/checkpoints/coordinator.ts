@@ -41,7 +41,7 @@ export interface RunCheckpointSettings {
 export interface CheckpointCut {
   /** Per task, its operators. */
   readonly tasks: readonly { readonly operators: readonly Operator[] }[];
-  readonly sources: readonly { readonly id: string; readonly reader: SourceReader; readonly watermarks: WatermarkTracker }[];
+  readonly sources: readonly { readonly definition: { readonly id: string }; readonly reader: SourceReader; readonly watermarks: WatermarkTracker }[];
   readonly sinks: ReadonlyMap<string, SinkConnector>;
   readonly watermark: number;
   readonly recordsIn: number;
@@ -204,8 +204,8 @@ export class CheckpointCoordinator {
     this.needsFullSnapshot = false;
 
     const sources: Record<string, Record<string, SplitCheckpoint>> = {};
-    for (const { id: sourceId, reader, watermarks } of cut.sources) {
-      const splits = (sources[sourceId] ??= {});
+    for (const { definition, reader, watermarks } of cut.sources) {
+      const splits = (sources[definition.id] ??= {});
       for (const split of reader.splits) {
         const maxEventTime = watermarks.maxEventTime(split);
         splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
