@@ -7,9 +7,8 @@
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobDefinition, Operator, OperatorState, SinkConnector, SourceReader, StateNamespace, StateRowWriter } from '../api.ts';
+import type { JobDefinition, Key, Operator, OperatorState, SinkConnector, SourceReader, StateNamespace, StateRowWriter } from '../api.ts';
 import { keyGroupOf, taskOfKeyGroup } from '../keys.ts';
-import type { Key } from '../api.ts';
 import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
 import { openStateBackend, readCheckpointState } from '../state/index.ts';
 import { compareStateSchemas } from '../state/schema.ts';
