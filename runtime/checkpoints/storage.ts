@@ -5,7 +5,7 @@
 //   <checkpoint-dir>/chk-000013.inprogress/      being written; a crash leaves it behind, never mistaken for complete
 //   <checkpoint-dir>/work/<run>/                 the live RocksDB of a running job (hard links need one file system)
 
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { StateSchema } from '../api.ts';
@@ -153,9 +153,7 @@ export async function workDirectory(checkpointDirectory: string): Promise<string
     const pid = Number(name.split('-')[0]);
     if (!isAlive(pid)) await rm(join(parent, name), { recursive: true, force: true });
   }
-  const path = join(parent, `${process.pid}-${Date.now()}`);
-  await mkdir(path);
-  return path;
+  return mkdtemp(join(parent, `${process.pid}-`));
 }
 
 function isAlive(pid: number): boolean {
