@@ -517,8 +517,6 @@ export class GenericAggregation implements rt.WindowAggregation<Key, Row, Generi
     private readonly aggregates: readonly AggregateStep[],
     /** The output's key fields, in order. */
     private readonly keyFields: readonly string[],
-    /** Aggregates a restore leaves empty (`migrate: { reset: [...] }`). */
-    private readonly reset: readonly string[],
   ) {}
 
   create(key: Key): GenericAccumulator {
@@ -559,7 +557,7 @@ export class GenericAggregation implements rt.WindowAggregation<Key, Row, Generi
     const acc = this.create(key);
     for (let i = 0; i < this.aggregates.length; i++) {
       const aggregate = this.aggregates[i];
-      if (saved[aggregate.name] !== undefined && !this.reset.includes(aggregate.name)) acc.slots[i] = loadSlot(aggregate, saved[aggregate.name]);
+      if (saved[aggregate.name] !== undefined) acc.slots[i] = loadSlot(aggregate, saved[aggregate.name]);
     }
     return acc;
   }
@@ -579,7 +577,6 @@ export function genericAggregation(step: Extract<StepNode, { kind: 'window' }>, 
       };
     }),
     (windowed.key?.spec.fields ?? []).map((field) => field.name),
-    step.state.reset,
   );
 }
 

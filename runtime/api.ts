@@ -173,7 +173,11 @@ export interface OperatorState {
    * batches, never during one.
    */
   snapshot(out: StateRowWriter, full: boolean): void;
-  /** Takes back one row of a checkpoint; rows come in no particular order, all before `restored`. */
+  /**
+   * Takes back one row of a checkpoint; rows come in no particular order, all before `restored`. A window
+   * operator's row keeps its accumulator, as WindowAggregation.save gives it, under `acc`: a restore leaves the
+   * fields a migration resets out of it.
+   */
   restoreRow(key: Key, namespace: StateNamespace, value: unknown): void;
   /** Every row is back; `watermark` was the operator's watermark at the checkpoint: register the timers the rows need. */
   restored(watermark: number): void;

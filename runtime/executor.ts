@@ -193,7 +193,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       : {
           id: restored.metadata.id,
           path: restored.location.path,
-          stateRows: await restoreKeyedState(restored, tasks, options.log),
+          stateRows: await restoreKeyedState(restored, job, tasks, options.log),
           durationMs: Date.now() - started,
         };
 

@@ -333,9 +333,7 @@ class Emitter {
         out.block(`load(key: ${keyType}, saved: rt.SavedAccumulator): ${accumulator}`, () => {
           out.line(`const acc = ${camelCase(step.id)}Aggregation.create(key);`);
           for (const aggregate of step.aggregates) {
-            const name = aggregate.name;
-            if (step.state.reset.includes(name)) out.line(`// ${name} starts empty: \`migrate: { reset: [${name}] }\``);
-            else out.line(`if (saved.${name} !== undefined) ${loadStatement(aggregate, numeric(aggregate), this.tsType(argType(aggregate).type, false))}`);
+            out.line(`if (saved.${aggregate.name} !== undefined) ${loadStatement(aggregate, numeric(aggregate), this.tsType(argType(aggregate).type, false))}`);
           }
           out.line('return acc;');
         }, '},');

@@ -11,7 +11,7 @@ import type { JobDefinition, Key, Operator, OperatorState, SinkConnector, Source
 import { keyGroupOf, taskOfKeyGroup } from '../keys.ts';
 import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
 import { openStateBackend, readCheckpointState } from '../state/index.ts';
-import { compareStateSchemas } from '../state/schema.ts';
+import { compareStateSchemas, fieldsToReset } from '../state/schema.ts';
 import type { WatermarkTracker } from '../time/watermarks.ts';
 import {
   findCheckpoint,
@@ -96,10 +96,12 @@ export async function checkpointToRestore(
  */
 export async function restoreKeyedState(
   restored: CheckpointToRestore,
+  job: JobDefinition,
   tasks: readonly { readonly operators: readonly Operator[] }[],
   log: (line: string) => void,
 ): Promise<number> {
   const { metadata, location } = restored;
+  const reset = fieldsToReset(metadata.stateSchema, job.stateSchema);
   const statesByTask = tasks.map((task) => new Map(statefulOperators(task.operators).map((state) => [state.uid, state])));
   // Broadcast state is alike in every task: each of its rows goes to all of them.
   const broadcastByUid = new Map<string, OperatorState[]>();
@@ -118,7 +120,9 @@ export async function restoreKeyedState(
       dropped.set(row.uid, (dropped.get(row.uid) ?? 0) + 1);
       return;
     }
-    for (const state of states) state!.restoreRow(row.key, row.namespace, row.value);
+    const stale = reset.get(row.uid);
+    const value = stale === undefined ? row.value : withoutAccumulatorFields(row.value, stale);
+    for (const state of states) state!.restoreRow(row.key, row.namespace, value);
     rows++;
   });
   for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
@@ -262,6 +266,12 @@ export class CheckpointCoordinator {
       },
     };
   }
+}
+
+/** A window row (`{ acc, … }`, OperatorState) with the given aggregate fields left out of its accumulator. */
+function withoutAccumulatorFields(value: unknown, fields: ReadonlySet<string>): unknown {
+  if (typeof value !== 'object' || value === null || !('acc' in value) || typeof value.acc !== 'object' || value.acc === null) return value;
+  return { ...value, acc: Object.fromEntries(Object.entries(value.acc).filter(([field]) => !fields.has(field))) };
 }
 
 const DISCARD: StateRowWriter = { put() {}, delete() {} };

@@ -56,6 +56,21 @@ export function compareStateSchemas(recorded: StateSchema, current: StateSchema)
   return incompatibilities;
 }
 
+/**
+ * Per uid, the aggregate fields a restore must leave empty: those the step resets (`migrate: { reset: [...] }`)
+ * whose state in the checkpoint was kept another way. A field whose recorded signature is already the current one
+ * (the checkpoint was taken after the migration) is restored as usual, so a crash after the change loses nothing.
+ */
+export function fieldsToReset(recorded: StateSchema, current: StateSchema): ReadonlyMap<string, ReadonlySet<string>> {
+  const reset = new Map<string, ReadonlySet<string>>();
+  for (const [uid, now] of Object.entries(current)) {
+    const before = recorded[uid];
+    const stale = (now.reset ?? []).filter((field) => before?.fields[field] !== undefined && !sameState(before.fields[field], now.fields[field]));
+    if (stale.length > 0) reset.set(uid, new Set(stale));
+  }
+  return reset;
+}
+
 function describeOperator(operator: StepStateSchema['operator']): string {
   return operator === 'dedupe' ? '`dedupe`' : `a \`${operator}\` window`;
 }

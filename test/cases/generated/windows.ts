@@ -334,7 +334,7 @@ export const everyHundredAggregation: rt.WindowAggregation<string, Order, EveryH
   },
   load(key: string, saved: rt.SavedAccumulator): EveryHundredAccumulator {
     const acc = everyHundredAggregation.create(key);
-    // average starts empty: `migrate: { reset: [average] }`
+    if (saved.average !== undefined) [acc.average_sum, acc.average_count] = rt.loadAverage(saved.average);
     if (saved.cheapest !== undefined) acc.cheapest = rt.loadOptionalNumber(saved.cheapest);
     return acc;
   },

@@ -1,5 +1,5 @@
 // Window accumulators through checkpoints: the generated save/load and the interpreter's go on after a restore as if
-// never interrupted, keep non-finite numbers, start reset and missing fields empty, and write the same data.
+// never interrupted, keep non-finite numbers, start missing fields empty, and write the same data.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,14 +164,13 @@ describe('saved accumulators', () => {
     expect(JSON.stringify(compiled.save(accumulate(compiled, records)))).toBe(JSON.stringify(interpreted.save(accumulate(interpreted, records))));
   });
 
-  it('leave the fields a migration resets empty on load, in the generated code and the interpreter', async () => {
+  it('load every field they are given, also those a migration resets (the restore leaves those out when they are stale)', async () => {
     const typed = typedOf(spec('    migrate: { reset: [total, items] }\n'));
     const records = events(11, 300);
     for (const aggregation of [await compiledAggregation(typed), interpretedAggregation(typed)]) {
       const restored = aggregation.load('ann', throughJson(aggregation.save(accumulate(aggregation, records.slice(0, 150)))));
       for (const record of records.slice(150)) aggregation.add(restored, record, record.ts);
-      const later = result(aggregation, accumulate(aggregation, records.slice(150)));
-      expect(result(aggregation, restored)).toEqual({ ...result(aggregation, accumulate(aggregation, records)), total: later.total, items: later.items });
+      expect(result(aggregation, restored)).toEqual(result(aggregation, accumulate(aggregation, records)));
     }
   });
 });

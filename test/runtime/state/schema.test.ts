@@ -1,7 +1,7 @@
 // State compatibility: which changes between two state schemas leave earlier checkpoints readable.
 import { describe, expect, it } from 'vitest';
 import type { StateSchema, StepStateSchema } from '../../../runtime/api.ts';
-import { compareStateSchemas } from '../../../runtime/state/schema.ts';
+import { compareStateSchemas, fieldsToReset } from '../../../runtime/state/schema.ts';
 
 const revenue: StepStateSchema = {
   step: 'revenue',
@@ -76,5 +76,20 @@ describe('compareStateSchemas', () => {
     const current: StateSchema = { zeta: { ...dedupe, step: 'zeta', key: 'int' }, alpha: { ...dedupe, step: 'alpha', key: 'int' } };
     const before: StateSchema = { alpha: { ...dedupe, step: 'alpha' }, zeta: { ...dedupe, step: 'zeta' } };
     expect(compareStateSchemas(before, current).map((incompatibility) => incompatibility.step)).toEqual(['alpha', 'zeta']);
+  });
+});
+
+describe('fieldsToReset', () => {
+  it('resets a field the step resets only where the checkpoint kept it another way', () => {
+    const migrated = withRevenue({ fields: { ...revenue.fields, total: 'max(float)', orders: 'count()' }, reset: ['total', 'orders'] });
+    // Restoring a checkpoint of the old version: total was a sum, so it starts empty; orders was kept alike.
+    expect(fieldsToReset(recorded, migrated)).toEqual(new Map([['revenue', new Set(['total'])]]));
+    // Restoring a checkpoint the new version took (after a crash): nothing to reset, nothing lost.
+    expect(fieldsToReset(migrated, migrated)).toEqual(new Map());
+  });
+
+  it('leaves alone fields new to the step and percentiles at another P', () => {
+    const current = withRevenue({ fields: { ...revenue.fields, p95: 'percentile(float, 0.5)', extra: 'sum(int)' }, reset: ['p95', 'extra'] });
+    expect(fieldsToReset(recorded, current)).toEqual(new Map());
   });
 });
