@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { StateSchema } from '../api.ts';
 import type { StateBackendKind } from '../state/backend.ts';
+import { syncToDisk } from '../files.ts';
 
 export const METADATA_FILE = '_metadata.json';
 export const STATE_DIRECTORY = 'state';
@@ -121,10 +122,10 @@ export async function writeCheckpoint(
   await mkdir(join(temporary, STATE_DIRECTORY), { recursive: true });
   const written = metadata(await writeState(join(temporary, STATE_DIRECTORY)));
   await writeSynced(join(temporary, METADATA_FILE), JSON.stringify(written, null, 2) + '\n');
-  await syncDirectory(temporary);
+  await syncToDisk(temporary);
   const path = join(directory, name);
   await rename(temporary, path);
-  await syncDirectory(directory);
+  await syncToDisk(directory);
   return { id, path, metadata: written };
 }
 
@@ -176,12 +177,3 @@ export async function writeSynced(path: string, data: string): Promise<void> {
   }
 }
 
-/** fsync of a directory, so a rename or a new file in it survives a crash of the machine. */
-export async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

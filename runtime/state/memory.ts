@@ -10,7 +10,7 @@ import { open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from './backend.ts';
-import { syncToDisk } from './files.ts';
+import { syncToDisk } from '../files.ts';
 
 /** The file of a memory checkpoint's state directory. */
 export const MEMORY_STATE_FILE = 'state.jsonl';

@@ -13,7 +13,7 @@ import { copyFile, link, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import RocksDB from 'rocksdb-native';
 import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from './backend.ts';
-import { syncToDisk } from './files.ts';
+import { syncToDisk } from '../files.ts';
 
 /** The file every RocksDB database has: tells a rocksdb state directory apart. */
 export const ROCKSDB_MARKER_FILE = 'CURRENT';

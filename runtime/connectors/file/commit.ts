@@ -4,6 +4,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { syncToDisk } from '../../files.ts';
 
 /** What the file sink's prepareCommit returns for a checkpoint: plain JSON, kept in the checkpoint. */
 export interface FileSinkPrepared {
@@ -60,7 +61,7 @@ export class CommittedFile {
     await inProgress.close();
     const name = this.partName(checkpoint);
     await rename(this.inProgressPath, join(this.directory, name));
-    await syncDirectory(this.directory);
+    await syncToDisk(this.directory);
     return name;
   }
 
@@ -95,7 +96,7 @@ export class CommittedFile {
       await visible.close();
     }
     for (const part of parts) await unlink(part.path);
-    if (parts.length > 0) await syncDirectory(this.directory);
+    if (parts.length > 0) await syncToDisk(this.directory);
   }
 
   /** Deletes the in-progress file and the parts of checkpoints after `checkpoint`: output no checkpoint to keep covers. */
@@ -136,15 +137,6 @@ async function copyInto(target: FileHandle, position: number, path: string): Pro
   }
 }
 
-/** Makes renames and deletions in `directory` durable. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function ignoreMissing(error: NodeJS.ErrnoException): void {
   if (error.code !== 'ENOENT') throw error;

@@ -1,4 +1,4 @@
-// Durable file steps shared by the state backends: a checkpoint's files must survive a crash once it is reported.
+// Durable file steps: checkpoints, state backends and committing sinks need what they wrote to survive a crash.
 
 import { open } from 'node:fs/promises';
 
