@@ -1,11 +1,9 @@
 // The state backends behind one door: what the executor opens for a run, and what restore and `pipec state inspect` read.
 
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { assertNever } from '../assert.ts';
 import type { KeyGroupRange, StateBackend, StateBackendKind, StateRow } from './backend.ts';
-import { MEMORY_STATE_FILE, MemoryStateBackend, readMemoryCheckpoint } from './memory.ts';
-import { readRocksDBCheckpoint, ROCKSDB_MARKER_FILE, RocksDBStateBackend } from './rocksdb.ts';
+import { MemoryStateBackend, readMemoryCheckpoint } from './memory.ts';
+import { readRocksDBCheckpoint, RocksDBStateBackend } from './rocksdb.ts';
 
 export type { CheckpointStateStats, KeyGroupRange, StateBackend, StateBackendKind, StateRow } from './backend.ts';
 
@@ -48,21 +46,4 @@ export function readCheckpointState(
     default:
       return assertNever(kind);
   }
-}
-
-/** Which backend wrote a checkpoint's state directory, told by its files. */
-export async function detectBackend(directory: string): Promise<StateBackendKind> {
-  if (await exists(join(directory, ROCKSDB_MARKER_FILE))) return 'rocksdb';
-  if (await exists(join(directory, MEMORY_STATE_FILE))) return 'memory';
-  throw new Error(
-    `${directory} holds no checkpoint state (neither a RocksDB database nor ${MEMORY_STATE_FILE}); ` +
-      `pass the state directory of a completed checkpoint`,
-  );
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

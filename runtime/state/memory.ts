@@ -13,7 +13,7 @@ import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from
 import { syncToDisk } from '../files.ts';
 
 /** The file of a memory checkpoint's state directory. */
-export const MEMORY_STATE_FILE = 'state.jsonl';
+const MEMORY_STATE_FILE = 'state.jsonl';
 
 /** Characters of lines gathered before each write to the file. */
 const WRITE_CHUNK = 1 << 20;

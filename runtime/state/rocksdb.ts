@@ -16,7 +16,7 @@ import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from
 import { syncToDisk } from '../files.ts';
 
 /** The file every RocksDB database has: tells a rocksdb state directory apart. */
-export const ROCKSDB_MARKER_FILE = 'CURRENT';
+const ROCKSDB_MARKER_FILE = 'CURRENT';
 
 /** Key groups are filed in two bytes. */
 const MAX_KEY_GROUP = 0xffff;
