@@ -15,7 +15,7 @@ import RocksDB from 'rocksdb-native';
 import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from './backend.ts';
 import { syncToDisk } from '../files.ts';
 
-/** The file every RocksDB database has: tells a rocksdb state directory apart. */
+/** The file every RocksDB database has: it names the current MANIFEST. */
 const ROCKSDB_MARKER_FILE = 'CURRENT';
 
 /** Key groups are filed in two bytes. */
