@@ -11,6 +11,8 @@ const CASES = [
   'revenue compiled p1',
   'revenue compiled p2',
   'revenue interpreted p1',
+  'revenue compiled p1, no checkpoints',
+  'revenue compiled p1, checkpoints every 1 s',
   'floor: read + JSON.parse (windows data)',
   'tumbling 1h compiled',
   'tumbling 1h interpreted',
@@ -20,9 +22,11 @@ const CASES = [
   'session 30m interpreted',
   'global count 100 compiled',
   'global count 100 interpreted',
+  'state: a key per order, checkpoint + restore',
 ];
 
 interface Order {
+  order_id: string;
   product_id: string;
   price: number;
   quantity: number;
@@ -72,6 +76,8 @@ describe('npm run bench -- --smoke', () => {
     const exact = report.comparisons.filter((c) => c.mode === 'exact');
     expect(exact.map((c) => `${c.candidate} = ${c.reference}`)).toEqual([
       'revenue interpreted p1 = revenue compiled p1',
+      'revenue compiled p1, no checkpoints = revenue compiled p1',
+      'revenue compiled p1, checkpoints every 1 s = revenue compiled p1',
       'tumbling 1h interpreted = tumbling 1h compiled',
       'sliding 1h/5m interpreted = sliding 1h/5m compiled',
       'session 30m interpreted = session 30m compiled',
@@ -81,6 +87,19 @@ describe('npm run bench -- --smoke', () => {
     expect(result('revenue interpreted p1').outputs.map((o) => o.file)).toEqual([
       'bad_orders.jsonl', 'high_value.jsonl', 'late_orders.jsonl', 'popularity.jsonl', 'revenue.jsonl',
     ]);
+  });
+
+  it('takes checkpoints as the spec says, none when asked not to, and restores a key per order', () => {
+    expect(result('revenue compiled p1').measurement.checkpoints?.count).toBeGreaterThanOrEqual(1);
+    expect(result('revenue compiled p1, checkpoints every 1 s').measurement.checkpoints?.count).toBeGreaterThanOrEqual(1);
+    expect(result('revenue compiled p1, no checkpoints').measurement.checkpoints).toBeUndefined();
+    // The window specs declare no checkpoints, so their cases take none, as `pipec run` would.
+    expect(result('tumbling 1h compiled').measurement.checkpoints).toBeUndefined();
+    const keys = new Set(orders('windows').map((o) => o.order_id)).size;
+    const state = result('state: a key per order, checkpoint + restore').measurement.checkpoints;
+    expect(state).toMatchObject({ stateRows: keys, restoredRows: keys });
+    expect(state!.stateBytes).toBeGreaterThan(0);
+    expect(state!.restoreMs).toBeGreaterThan(0);
   });
 
   it('parallelism 2 writes the same rows as parallelism 1', () => {

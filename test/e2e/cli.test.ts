@@ -147,7 +147,7 @@ ${extra}sinks:
 
     expect(build(spec('max(price * quantity)', '    migrate: { reset: [total] }\n')).status).toBe(0);
     expect(JSON.parse(readFileSync(stateFile, 'utf8')).revenue).toMatchObject({ fields: { total: 'max(float)' }, reset: ['total'] });
-    expect(readFileSync(moduleFile, 'utf8')).toContain('// total starts empty: `migrate: { reset: [total] }`');
+    expect(readFileSync(moduleFile, 'utf8')).toContain("reset: ['total'],");
     expect(build(spec('max(price * quantity)', '    migrate: { reset: [total] }\n'), '--check').status).toBe(0);
   });
 
