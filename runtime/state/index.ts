@@ -7,7 +7,7 @@ import type { KeyGroupRange, StateBackend, StateBackendKind, StateRow } from './
 import { MEMORY_STATE_FILE, MemoryStateBackend, readMemoryCheckpoint } from './memory.ts';
 import { readRocksDBCheckpoint, ROCKSDB_MARKER_FILE, RocksDBStateBackend } from './rocksdb.ts';
 
-export type { CheckpointStateStats, KeyGroupRange, StateBackend, StateBackendKind, StateRow } from './backend.ts';
+export type { CheckpointStateStats, KeyGroupRange, StateBackend, StateBackendKind, StateRow, StateRowAddress } from './backend.ts';
 
 /**
  * The live backend of one run. rocksdb keeps its database in `workDirectory` (created; an earlier run's database
