@@ -177,8 +177,42 @@ export interface OperatorState {
   restoreRow(key: Key, namespace: StateNamespace, value: unknown): void;
   /** Every row is back; `watermark` was the operator's watermark at the checkpoint: register the timers the rows need. */
   restored(watermark: number): void;
-  /** Keys (rows) held in memory, for metrics and the memory budget. */
+  /** Rows the operator has, in memory or evicted: as many as a checkpoint of it holds. */
   readonly size: number;
+
+  // State larger than memory (`pipec run --state-memory`): an operator that can spill implements all of what
+  // follows; one that does not keeps every row in memory. The executor evicts after checkpoints and loads between
+  // rounds and before each watermark, never during a batch: the hot path never waits on the backend.
+
+  /** Rows whose value is in memory: `size` less the evicted ones. */
+  readonly residentRows?: number;
+  /**
+   * Drops the values of clean rows (unchanged since the last snapshot, so the backend holds them) from memory until
+   * at most `targetRows` are resident, those least likely needed soon first, keeping an index of the rows evicted:
+   * enough to know that a key has state in the backend, and which rows a firing needs. Called right after a
+   * checkpoint, or a restore whose rows the backend holds. Returns the rows evicted.
+   */
+  evict?(targetRows: number): number;
+  /**
+   * The rows asked for since the previous call, each once; empty when none. `process` never handles a record against
+   * evicted state: it parks it, and every later record of its key (a key's records keep their order), and asks for
+   * the rows it needs; `prepareWatermark` asks for those a firing needs. The caller reads them from the backend and
+   * hands them to `loaded`.
+   */
+  pendingLoads?(): readonly RowAddress[];
+  /**
+   * The values of the rows `pendingLoads` gave, in its order: they are resident again (and clean), and the parked
+   * records are processed, in the order they came; what they emit may park records in downstream operators.
+   */
+  loaded?(rows: readonly RowAddress[], values: readonly unknown[]): void;
+  /** `onWatermark(watermark)` comes next: ask for the evicted rows it fires, so that it finds them in memory. */
+  prepareWatermark?(watermark: number): void;
+}
+
+/** A row of an operator's keyed state, without its value. */
+export interface RowAddress {
+  readonly key: Key;
+  readonly namespace: StateNamespace;
 }
 
 export interface StateRowWriter {

@@ -1,8 +1,9 @@
 // Keyed tumbling event-time windows with allowed lateness, as Flink's TumblingEventTimeWindows + EventTimeTrigger.
-import type { Key, Operator, OperatorState, StateNamespace, StateRowWriter } from '../api.ts';
+import type { Key, Operator, OperatorState, RowAddress, StateNamespace, StateRowWriter } from '../api.ts';
+import { ParkedRecords } from '../state/parked-records.ts';
 import { TimerService } from '../time/timers.ts';
 import { requireDuration, requirePositiveDuration, windowStart } from './assigners.ts';
-import { SliceRows, type Slice } from './checkpoint.ts';
+import { EVICTED, LOADING, SliceRows, emptySlice, type Absent, type Slice } from './checkpoint.ts';
 import { rejectLateRecord, type WindowOperatorOptions } from './lateness.ts';
 
 export interface TumblingWindowOptions<K extends Key, In, Acc, Out> extends WindowOperatorOptions<K, In, Acc, Out> {
@@ -11,8 +12,8 @@ export interface TumblingWindowOptions<K extends Key, In, Acc, Out> extends Wind
   readonly offsetMs: number;
 }
 
-/** One window [start, end) with an accumulator per key, in the order the keys first arrived in it. */
-interface TumblingWindow<K extends Key, Acc> extends Slice<K, Acc> {
+/** One window [start, end) with an accumulator per key (or the stand-in of an evicted one), in the order the keys first arrived in it. */
+interface TumblingWindow<K extends Key, Acc> extends Slice<K, Acc | Absent> {
   readonly end: number;
 }
 
@@ -30,6 +31,11 @@ interface TumblingWindow<K extends Key, Acc> extends Slice<K, Acc> {
  *
  * In checkpoints (the operator is its own OperatorState) a row per key and window start holds the key's accumulator
  * and its place among the window's keys, so a restored window fires its keys in the order they first arrived.
+ *
+ * Under a memory budget it evicts accumulators, keeping each evicted key's place in its window with a stand-in
+ * (EVICTED): the window's keys are the index of what is in the backend. A record whose key's accumulator is evicted
+ * parks until it is loaded; a window about to fire asks for all of its evicted accumulators, so a window with more
+ * keys than the budget holds is loaded whole when it fires.
  */
 export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
   readonly id: string;
@@ -45,6 +51,9 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
   private recent: TumblingWindow<K, Acc> | undefined;
   private watermark = -Infinity;
   private readonly rows: SliceRows<K, Acc>;
+  /** Keys holding an `Absent` stand-in, over all windows. */
+  private evictedRows = 0;
+  private readonly parked: ParkedRecords<K, In>;
 
   constructor(private readonly options: TumblingWindowOptions<K, In, Acc, Out>) {
     requirePositiveDuration('sizeMs', options.sizeMs);
@@ -52,7 +61,8 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     if (!Number.isSafeInteger(options.offsetMs)) throw new RangeError(`offsetMs must be a whole number of milliseconds, got ${options.offsetMs}`);
     this.id = options.id;
     this.uid = options.uid ?? options.id;
-    this.rows = new SliceRows(options.aggregation);
+    this.rows = new SliceRows(this.uid, options.aggregation);
+    this.parked = new ParkedRecords(this.uid);
     this.sizeMs = options.sizeMs;
     this.offsetMs = options.offsetMs;
     this.allowedLatenessMs = options.allowedLatenessMs;
@@ -70,7 +80,15 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     return rows;
   }
 
+  get residentRows(): number {
+    return this.size - this.evictedRows;
+  }
+
   process(key: K, record: In, time: number): void {
+    if (this.parked.holds(key)) {
+      this.parkBehind(key, record, time);
+      return;
+    }
     const start = windowStart(time, this.offsetMs, this.sizeMs);
     let window = this.recent;
     if (window === undefined || window.start !== start) {
@@ -86,6 +104,11 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     if (acc === undefined) {
       acc = aggregation.create(key);
       window.accumulators.set(key, acc);
+    } else if (acc === EVICTED || acc === LOADING) {
+      // LOADING only with records of the key parked, which `holds` sent behind them above.
+      this.request(window, key);
+      this.parked.park(key, record, time);
+      return;
     }
     aggregation.add(acc, record, time);
     if (this.rows.tracking) window.changed.add(key);
@@ -110,7 +133,64 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
   }
 
   snapshot(out: StateRowWriter, full: boolean): void {
+    this.parked.requireNone();
     this.rows.snapshot(out, this.windows.values(), full);
+  }
+
+  /**
+   * Evicts clean accumulators: first those of keys that did not change in the last interval, then any; in each
+   * round windows that fired first (only late records need them), oldest first, then windows still to fire, the
+   * furthest from firing first.
+   */
+  evict(targetRows: number): number {
+    if (!this.rows.tracking) return 0;
+    this.rows.keepRecent = true;
+    const excess = this.residentRows - targetRows;
+    if (excess <= 0) return 0;
+    const fired = [...this.windows.values()].filter((window) => window.end - 1 <= this.watermark).sort((a, b) => a.start - b.start);
+    const open = [...this.windows.values()].filter((window) => window.end - 1 > this.watermark).sort((a, b) => b.start - a.start);
+    const order = [...fired, ...open];
+    let evicted = 0;
+    for (const spareRecent of [true, false]) {
+      for (const window of order) {
+        if (!window.persisted) continue;
+        for (const [key, acc] of window.accumulators) {
+          if (evicted === excess) return evicted;
+          if (acc === EVICTED || acc === LOADING || window.changed.has(key) || (spareRecent && window.recentlyChanged?.has(key))) continue;
+          window.accumulators.set(key, EVICTED);
+          window.evicted++;
+          this.evictedRows++;
+          evicted++;
+        }
+      }
+    }
+    return evicted;
+  }
+
+  pendingLoads(): readonly RowAddress[] {
+    return this.parked.take();
+  }
+
+  loaded(rows: readonly RowAddress[], values: readonly unknown[]): void {
+    rows.forEach(({ key, namespace }, index) => {
+      const window = this.windows.get(namespace as number);
+      if (window === undefined || window.accumulators.get(key as K) !== LOADING || values[index] === undefined) {
+        throw new Error(`state '${this.uid}': row (${JSON.stringify(key)}, ${namespace}) came back from the backend, but it was not asked for or the backend lacks it`);
+      }
+      window.accumulators.set(key as K, this.rows.load(key as K, values[index]));
+      window.evicted--;
+      this.evictedRows--;
+    });
+    this.parked.replay((key, record, time) => this.process(key, record, time));
+  }
+
+  prepareWatermark(watermark: number): void {
+    if (this.evictedRows === 0) return;
+    for (const window of this.windows.values()) {
+      const maxTimestamp = window.end - 1;
+      if (window.evicted === 0 || maxTimestamp <= this.watermark || maxTimestamp > watermark) continue;
+      for (const [key, acc] of window.accumulators) if (acc === EVICTED) this.request(window, key);
+    }
   }
 
   restoreRow(key: K, namespace: StateNamespace, value: unknown): void {
@@ -127,7 +207,7 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     const end = start + this.sizeMs;
     const maxTimestamp = end - 1;
     if (maxTimestamp + this.allowedLatenessMs <= this.watermark) return undefined;
-    const window: TumblingWindow<K, Acc> = { start, end, accumulators: new Map(), changed: new Set(), persisted: false };
+    const window: TumblingWindow<K, Acc> = { ...emptySlice<K, Acc | Absent>(start), end };
     this.windows.set(start, window);
     // A window opened after the watermark passed its end fires per record (in process), so it only needs freeing.
     if (maxTimestamp > this.watermark) this.timers.register(maxTimestamp, '', start);
@@ -138,12 +218,30 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
   private fire(window: TumblingWindow<K, Acc>): void {
     const { aggregation, emit } = this.options;
     const maxTimestamp = window.end - 1;
-    for (const [key, acc] of window.accumulators) emit(key, aggregation.result(acc, window.start, window.end), maxTimestamp);
+    for (const [key, acc] of window.accumulators) {
+      if (acc === EVICTED || acc === LOADING) throw new Error(`state '${this.uid}': window ${window.start} fired with key ${JSON.stringify(key)} not loaded (prepareWatermark asks for them)`);
+      emit(key, aggregation.result(acc, window.start, window.end), maxTimestamp);
+    }
   }
 
   private free(window: TumblingWindow<K, Acc>): void {
     this.windows.delete(window.start);
     this.rows.free(window);
+    this.evictedRows -= window.evicted;
     if (this.recent === window) this.recent = undefined;
+  }
+
+  /** Asks for the evicted accumulator of `key` in `window`. */
+  private request(window: TumblingWindow<K, Acc>, key: K): void {
+    if (window.accumulators.get(key) !== EVICTED) return;
+    window.accumulators.set(key, LOADING);
+    this.parked.request(key, window.start);
+  }
+
+  /** A record of a key whose earlier records are parked parks too, asking for its own window's row if evicted. */
+  private parkBehind(key: K, record: In, time: number): void {
+    const window = this.windows.get(windowStart(time, this.offsetMs, this.sizeMs));
+    if (window !== undefined) this.request(window, key);
+    this.parked.park(key, record, time);
   }
 }
