@@ -96,6 +96,22 @@ export class TimerService<K extends Key = string> {
     return timer;
   }
 
+  /**
+   * Calls `visit` with every timer due at `time` (timestamp <= time), in no particular order, leaving them all
+   * registered: what an operator must have in memory before it polls them. Visits only the part of the heap that is
+   * due.
+   */
+  forEachDue(time: number, visit: (timer: Timer<K>) => void): void {
+    const heap = this.heap;
+    const positions = heap.length > 0 && heap[0].timestamp <= time ? [0] : [];
+    for (let position = positions.pop(); position !== undefined; position = positions.pop()) {
+      visit(heap[position]);
+      for (const child of [2 * position + 1, 2 * position + 2]) {
+        if (child < heap.length && heap[child].timestamp <= time) positions.push(child);
+      }
+    }
+  }
+
   private unindex(timestamp: number, key: K, window: number): TimerEntry<K> | undefined {
     let previous: TimerEntry<K> | undefined;
     for (let entry = this.index.get(key); entry !== undefined; previous = entry, entry = entry.nextOfKey) {
