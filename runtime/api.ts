@@ -142,7 +142,11 @@ export interface SinkWriter<T> {
 /** Lifecycle of a stateful operator, in the spirit of Flink's StreamOperator. */
 export interface Operator {
   readonly id: string;
-  /** The watermark of the operator's input advanced to `watermark`; fire what is due, in event-time order. */
+  /**
+   * The watermark of the operator's input advanced to `watermark`; fire what is due, in event-time order. Under a
+   * memory budget, a firing that needs evicted rows may stop and ask for them (OperatorState.pendingLoads): the
+   * executor loads them and calls again with the same watermark, until the operator asks for nothing more.
+   */
   onWatermark(watermark: number): void;
   /** Processing time advanced (for processing-time windows and triggers). */
   onProcessingTime?(now: number): void;
@@ -205,8 +209,18 @@ export interface OperatorState {
    * records are processed, in the order they came; what they emit may park records in downstream operators.
    */
   loaded?(rows: readonly RowAddress[], values: readonly unknown[]): void;
-  /** `onWatermark(watermark)` comes next: ask for the evicted rows it fires, so that it finds them in memory. */
-  prepareWatermark?(watermark: number): void;
+  /**
+   * `onWatermark(watermark)` comes next: ask for the evicted rows it fires, so that it finds them in memory (no
+   * more than `maxRows` at once: a firing that needs more asks for them as it goes).
+   */
+  prepareWatermark?(watermark: number, maxRows: number): void;
+  /**
+   * How far towards `watermark` the operator's watermark can go with firing that needs at most `maxRows` evicted
+   * rows, but at least to its next firing that needs any (which may need more): the executor cuts an advance that
+   * fires much evicted state (the end of input fires everything) into steps, each loading what fits the budget.
+   * Returns `watermark` when all of it fits.
+   */
+  watermarkStep?(watermark: number, maxRows: number): number;
 }
 
 /** A row of an operator's keyed state, without its value. */

@@ -3,7 +3,9 @@
 // The executor runs every task of a process on one thread and calls the coordinator between two rounds of
 // batches, when every record polled so far has gone through every operator and exchange and the sinks are flushed:
 // that instant is already a consistent cut (what Flink's aligned barriers establish across threads), so a
-// checkpoint is a snapshot of it: source positions, keyed state, watermarks and the sinks' pending output.
+// checkpoint is a snapshot of it: source positions, keyed state, watermarks and the sinks' pending output. Under a
+// memory budget the executor first loads every row operators asked for, so that no record waits for state at the
+// cut; after the checkpoint, every row is clean and operators evict what exceeds the budget.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import type { Key } from '../api.ts';
 import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
 import { openStateBackend, readCheckpointState } from '../state/index.ts';
 import { compareStateSchemas } from '../state/schema.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import type { WatermarkTracker } from '../time/watermarks.ts';
 import {
   findCheckpoint,
@@ -35,6 +38,11 @@ export interface RunCheckpointSettings {
   readonly mode: 'exactly_once' | 'at_least_once';
   readonly retain: number;
   readonly backend: StateBackendKind;
+  /**
+   * `--state-memory`: the bytes the values of keyed state rows may take in memory (estimated), over all operators;
+   * past it, operators evict clean rows to the backend after each checkpoint. Needs the rocksdb backend.
+   */
+  readonly memoryBudgetBytes?: number;
 }
 
 /** The parts of a run a checkpoint cuts through. */
@@ -99,6 +107,7 @@ export async function restoreKeyedState(
   restored: CheckpointToRestore,
   tasks: readonly { readonly operators: readonly Operator[] }[],
   log: (line: string) => void,
+  budget?: MemoryBudget,
 ): Promise<number> {
   const { metadata, location } = restored;
   const statesByTask = tasks.map((task) => new Map(statefulOperators(task.operators).map((state) => [state.uid, state])));
@@ -120,6 +129,7 @@ export async function restoreKeyedState(
       return;
     }
     for (const state of states) state!.restoreRow(row.key, row.namespace, row.value);
+    budget?.observe(row.uid, row.key, row.namespace, row.value);
     rows++;
   });
   for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
@@ -154,6 +164,8 @@ export class CheckpointCoordinator {
     private nextId: number,
     /** The backend does not hold the restored rows yet (a fresh one, or another kind): the next snapshot is full. */
     private needsFullSnapshot: boolean,
+    /** With `memoryBudgetBytes`. */
+    readonly memoryBudget: MemoryBudget | undefined,
   ) {}
 
   /** Opens the run's state backend (from the restored checkpoint's state when it has the same kind). */
@@ -164,12 +176,16 @@ export class CheckpointCoordinator {
     maxParallelism: number,
     restored: CheckpointToRestore | undefined,
   ): Promise<CheckpointCoordinator> {
+    if (settings.memoryBudgetBytes !== undefined && settings.backend !== 'rocksdb') {
+      throw new Error(`a state memory budget needs the rocksdb state backend, which keeps evicted rows; the job's backend is ${settings.backend}`);
+    }
     const work = await workDirectory(settings.directory);
     const sameKind = restored !== undefined && restored.metadata.backend === settings.backend;
     const backend = await openStateBackend(settings.backend, work, sameKind ? join(restored.location.path, STATE_DIRECTORY) : undefined);
     // Ids only grow, also after restoring a checkpoint of another directory: sinks name pending output by them.
     const nextId = Math.max(await nextCheckpointId(settings.directory), (restored?.metadata.id ?? 0) + 1);
-    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !sameKind);
+    const budget = settings.memoryBudgetBytes === undefined ? undefined : new MemoryBudget(settings.memoryBudgetBytes, backend, maxParallelism);
+    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !sameKind, budget);
   }
 
   get delivery(): RunCheckpointSettings['mode'] {
@@ -242,8 +258,17 @@ export class CheckpointCoordinator {
     );
     for (const [sinkId, sink] of cut.sinks) if (sinkId in prepared) await sink.commit!(prepared[sinkId]);
     await pruneCheckpoints(this.settings.directory, this.settings.retain);
+    this.memoryBudget?.evict();
     const { stateBytes, sharedBytes } = metadata;
     return { id, path, durationMs: performance.now() - started, stateRows, stateBytes, sharedBytes };
+  }
+
+  /**
+   * The restored rows are in the operators: under a memory budget, they evict what exceeds it, unless the backend
+   * does not hold the rows yet (restored from another backend kind): then that waits for the first checkpoint.
+   */
+  evictRestored(): void {
+    if (!this.needsFullSnapshot) this.memoryBudget?.evict();
   }
 
   /** Closes the backend and removes the run's live state (the checkpoints keep what they need). */
@@ -253,10 +278,11 @@ export class CheckpointCoordinator {
   }
 
   private rowWriter(uid: string, rows: StateRow[]) {
-    const maxParallelism = this.maxParallelism;
+    const { maxParallelism, memoryBudget } = this;
     return {
       put(key: Key, namespace: StateNamespace, value: unknown): void {
         rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value });
+        memoryBudget?.observe(uid, key, namespace, value);
       },
       delete(key: Key, namespace: StateNamespace): void {
         rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value: undefined });

@@ -273,11 +273,25 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
     this.parked.replay((key, record, time) => this.process(key, record, time));
   }
 
+  /** Asks for every evicted session due: watermarkStep keeps them within what may be loaded at once. */
   prepareWatermark(watermark: number): void {
     if (this.evicted.size === 0) return;
     this.timers.forEachDue(watermark, (timer) => {
       if (this.evicted.remove(timer.key, timer.window)) this.parked.request(timer.key, timer.window);
     });
+  }
+
+  /** Sessions fire by their timers, so the step ends before the timer of the evicted session past `maxRows`. */
+  watermarkStep(watermark: number, maxRows: number): number {
+    if (this.evicted.size === 0) return watermark;
+    const due: number[] = [];
+    this.timers.forEachDue(watermark, (timer) => {
+      if (this.evicted.includes(timer.key, timer.window)) due.push(timer.timestamp);
+    });
+    if (due.length <= maxRows) return watermark;
+    due.sort((a, b) => a - b);
+    // Up to just before the first timestamp past maxRows, or, when the earliest alone has more, to it.
+    return Math.max(due[maxRows] - 1, due[0]);
   }
 
   restoreRow(key: K, namespace: StateNamespace, value: unknown): void {

@@ -17,6 +17,21 @@ interface TumblingWindow<K extends Key, Acc> extends Slice<K, Acc | Absent> {
   readonly end: number;
 }
 
+/** A window firing with evicted keys: it goes through its keys in order, stopping where it waits for a batch of them. */
+interface Firing<K extends Key, Acc> {
+  readonly window: TumblingWindow<K, Acc>;
+  /** The timer that fired it, at its end - 1. */
+  readonly timestamp: number;
+  /** The window's keys as the firing began (no record reaches the operator until it ends), and the next to emit. */
+  readonly keys: readonly K[];
+  next: number;
+  /** Keys loaded for the firing: evicted again once emitted (they are clean), so a window larger than the budget fires in batches. */
+  readonly loading: Set<K>;
+}
+
+/** Evicted accumulators a firing asks for at once, until prepareWatermark says what the budget holds. */
+const DEFAULT_LOADS_AT_ONCE = 1024;
+
 /**
  * Tumbling windows [start, start + size) with start = time - ((time - offset) mod size). A window fires when the
  * watermark reaches end - 1, emitting each key's row with time end - 1; windows due on the same watermark fire by
@@ -34,8 +49,9 @@ interface TumblingWindow<K extends Key, Acc> extends Slice<K, Acc | Absent> {
  *
  * Under a memory budget it evicts accumulators, keeping each evicted key's place in its window with a stand-in
  * (EVICTED): the window's keys are the index of what is in the backend. A record whose key's accumulator is evicted
- * parks until it is loaded; a window about to fire asks for all of its evicted accumulators, so a window with more
- * keys than the budget holds is loaded whole when it fires.
+ * parks until it is loaded. A window fires its keys in order and stops at an evicted one to ask for the next batch of
+ * them (as many as the budget holds at once); those are evicted again once emitted, so a window with more keys than
+ * the budget holds fires in batches.
  */
 export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
   readonly id: string;
@@ -54,6 +70,9 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
   /** Keys holding an `Absent` stand-in, over all windows. */
   private evictedRows = 0;
   private readonly parked: ParkedRecords<K, In>;
+  /** A firing waiting for evicted accumulators. */
+  private firing: Firing<K, Acc> | undefined;
+  private loadsAtOnce = DEFAULT_LOADS_AT_ONCE;
 
   constructor(private readonly options: TumblingWindowOptions<K, In, Acc, Out>) {
     requirePositiveDuration('sizeMs', options.sizeMs);
@@ -119,21 +138,27 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
   }
 
   onWatermark(watermark: number): void {
-    if (watermark <= this.watermark) return;
-    this.watermark = watermark;
-    for (let timer = this.timers.pollDue(watermark); timer !== undefined; timer = this.timers.pollDue(watermark)) {
+    if (this.firing !== undefined) {
+      // Called again with the accumulators the firing asked for: it goes on where it stopped.
+      const { window, timestamp } = this.firing;
+      if (!this.fireOn(this.firing)) return;
+      this.firing = undefined;
+      this.fired(window, timestamp);
+    } else {
+      if (watermark <= this.watermark) return;
+      this.watermark = watermark;
+    }
+    for (let timer = this.timers.pollDue(this.watermark); timer !== undefined; timer = this.timers.pollDue(this.watermark)) {
       const window = this.windows.get(timer.window);
       if (window === undefined) continue;
-      const maxTimestamp = window.end - 1;
-      if (timer.timestamp === maxTimestamp) this.fire(window);
-      const cleanupTime = maxTimestamp + this.allowedLatenessMs;
-      if (cleanupTime <= watermark) this.free(window);
-      else if (timer.timestamp !== cleanupTime) this.timers.register(cleanupTime, '', window.start);
+      if (timer.timestamp === window.end - 1 && !this.fire(window, timer.timestamp)) return;
+      this.fired(window, timer.timestamp);
     }
   }
 
   snapshot(out: StateRowWriter, full: boolean): void {
     this.parked.requireNone();
+    if (this.firing !== undefined) throw new Error(`state '${this.uid}' was snapshotted while window ${this.firing.window.start} was firing: the executor finishes firings before a checkpoint`);
     this.rows.snapshot(out, this.windows.values(), full);
   }
 
@@ -184,13 +209,9 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     this.parked.replay((key, record, time) => this.process(key, record, time));
   }
 
-  prepareWatermark(watermark: number): void {
-    if (this.evictedRows === 0) return;
-    for (const window of this.windows.values()) {
-      const maxTimestamp = window.end - 1;
-      if (window.evicted === 0 || maxTimestamp <= this.watermark || maxTimestamp > watermark) continue;
-      for (const [key, acc] of window.accumulators) if (acc === EVICTED) this.request(window, key);
-    }
+  /** Firing asks for evicted accumulators as it goes, at most `maxRows` at once. */
+  prepareWatermark(_watermark: number, maxRows: number): void {
+    this.loadsAtOnce = maxRows;
   }
 
   restoreRow(key: K, namespace: StateNamespace, value: unknown): void {
@@ -215,13 +236,63 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     return window;
   }
 
-  private fire(window: TumblingWindow<K, Acc>): void {
+  /** Emits every key's row; false when it stopped to wait for evicted accumulators (`firing` then goes on). */
+  private fire(window: TumblingWindow<K, Acc>, timestamp: number): boolean {
+    if (window.evicted > 0) {
+      const firing: Firing<K, Acc> = { window, timestamp, keys: [...window.accumulators.keys()], next: 0, loading: new Set() };
+      if (this.fireOn(firing)) return true;
+      this.firing = firing;
+      return false;
+    }
     const { aggregation, emit } = this.options;
     const maxTimestamp = window.end - 1;
-    for (const [key, acc] of window.accumulators) {
-      if (acc === EVICTED || acc === LOADING) throw new Error(`state '${this.uid}': window ${window.start} fired with key ${JSON.stringify(key)} not loaded (prepareWatermark asks for them)`);
+    for (const [key, acc] of window.accumulators) emit(key, aggregation.result(acc as Acc, window.start, window.end), maxTimestamp);
+    return true;
+  }
+
+  /** Emits the firing's keys from where it stopped; at an evicted one, asks for the next batch and returns false. */
+  private fireOn(firing: Firing<K, Acc>): boolean {
+    const { aggregation, emit } = this.options;
+    const { window, keys, loading } = firing;
+    const maxTimestamp = window.end - 1;
+    for (; firing.next < keys.length; firing.next++) {
+      const key = keys[firing.next];
+      const acc = window.accumulators.get(key)!;
+      if (acc === EVICTED || acc === LOADING) {
+        if (this.requestFrom(firing) === 0) throw new Error(`state '${this.uid}': window ${window.start} fires key ${JSON.stringify(key)}, which is on its way from the backend but was not loaded`);
+        return false;
+      }
       emit(key, aggregation.result(acc, window.start, window.end), maxTimestamp);
+      if (loading.delete(key)) this.evictAgain(window, key);
     }
+    return true;
+  }
+
+  /** Asks for the evicted accumulators of the next keys of the firing, as many as may be loaded at once; returns how many. */
+  private requestFrom(firing: Firing<K, Acc>): number {
+    const { window, keys, loading } = firing;
+    let requested = 0;
+    for (let index = firing.next; index < keys.length && loading.size < this.loadsAtOnce; index++) {
+      if (window.accumulators.get(keys[index]) !== EVICTED) continue;
+      this.request(window, keys[index]);
+      loading.add(keys[index]);
+      requested++;
+    }
+    return requested;
+  }
+
+  /** A key loaded for a firing and emitted is evicted again: unchanged, the backend holds it. */
+  private evictAgain(window: TumblingWindow<K, Acc>, key: K): void {
+    window.accumulators.set(key, EVICTED);
+    window.evicted++;
+    this.evictedRows++;
+  }
+
+  /** After the window's timer: frees it when past its lateness, else sets the timer that will. */
+  private fired(window: TumblingWindow<K, Acc>, timestamp: number): void {
+    const cleanupTime = window.end - 1 + this.allowedLatenessMs;
+    if (cleanupTime <= this.watermark) this.free(window);
+    else if (timestamp !== cleanupTime) this.timers.register(cleanupTime, '', window.start);
   }
 
   private free(window: TumblingWindow<K, Acc>): void {

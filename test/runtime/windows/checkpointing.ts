@@ -138,13 +138,16 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
   let position = 0;
   let watermark = -Infinity;
 
-  /** Loads what the task's operator asks for from its model until it asks for nothing more. */
-  const settle = (task: Task): void => {
+  /** Loads what the task's operator asks for from its model until it asks for nothing more; returns the rows loaded. */
+  const settle = (task: Task): number => {
     const state = task.subject.state;
+    let rowsLoaded = 0;
     for (let rows = state.pendingLoads?.() ?? []; rows.length > 0; rows = state.pendingLoads!()) {
       state.loaded!(rows, rows.map((row) => task.model.read(row)));
-      loaded += rows.length;
+      rowsLoaded += rows.length;
     }
+    loaded += rowsLoaded;
+    return rowsLoaded;
   };
 
   /** Each task evicts down to a random share of its resident rows. */
@@ -209,14 +212,22 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
     for (; position < end; position++) {
       const action = actions[position];
       if (action.kind === 'record') tasks[taskOf(action.event.key, tasks.length)].subject.apply(action);
-      else {
+      else if (!options.evict) {
         watermark = action.watermark;
-        for (const task of tasks) {
-          if (options.evict) {
-            task.subject.state.prepareWatermark?.(watermark);
+        for (const task of tasks) task.subject.apply(action);
+      } else {
+        // In steps, as the executor cuts an advance that fires much evicted state, and loading a few rows at once
+        // (a firing stops to ask for more, and goes on when called again).
+        while (watermark < action.watermark) {
+          const maxRows = 1 + Math.floor(random() * 5);
+          watermark = Math.min(...tasks.map((task) => task.subject.state.watermarkStep?.(action.watermark, maxRows) ?? action.watermark));
+          const step: Action = { kind: 'watermark', watermark };
+          for (const task of tasks) {
+            task.subject.state.prepareWatermark?.(watermark, maxRows);
             settle(task);
+            task.subject.apply(step);
+            while (settle(task) > 0) task.subject.apply(step);
           }
-          task.subject.apply(action);
         }
       }
     }
