@@ -70,8 +70,8 @@ export interface RunSummary {
   /** Checkpoints completed by the run (the final one included). */
   readonly checkpoints: number;
   readonly lastCheckpoint: CheckpointStats | undefined;
-  /** The checkpoint the run started from, if it was restored. */
-  readonly restoredFrom: { readonly id: number; readonly path: string; readonly stateRows: number } | undefined;
+  /** The checkpoint the run started from, if it was restored, and how long restoring its keyed state took. */
+  readonly restoredFrom: { readonly id: number; readonly path: string; readonly stateRows: number; readonly durationMs: number } | undefined;
   /** Times the job failed and restarted (`restart:` of the spec). */
   readonly restarts: number;
   readonly state: StateSummary;
@@ -199,11 +199,13 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   const budget = coordinator?.memoryBudget;
   const operators = tasks.flatMap((task) => task.operators);
   budget?.share(operators);
-  const restoredFrom =
-    restored === undefined
-      ? undefined
-      : { id: restored.metadata.id, path: restored.location.path, stateRows: await restoreKeyedState(restored, tasks, options.log, budget) };
-  if (restored !== undefined) coordinator?.evictRestored();
+  let restoredFrom: RunSummary['restoredFrom'];
+  if (restored !== undefined) {
+    const restoring = performance.now();
+    const stateRows = await restoreKeyedState(restored, tasks, options.log, budget);
+    coordinator?.evictRestored();
+    restoredFrom = { id: restored.metadata.id, path: restored.location.path, stateRows, durationMs: performance.now() - restoring };
+  }
   const operatorCount = tasks[0].operators.length;
   let peakRows = 0;
   let peakResidentRows = 0;

@@ -371,7 +371,8 @@ function checkpointParent(path: string): string {
 function formatSummary(name: string, summary: RunSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const lines = [`\n${name}: stopped by ${summary.stoppedBy} after ${seconds.toFixed(2)} s`];
-  if (summary.restoredFrom !== undefined) lines.push(`  restored from ${relativeToCwd(summary.restoredFrom.path)} (${summary.restoredFrom.stateRows} state rows)`);
+  const restored = summary.restoredFrom;
+  if (restored !== undefined) lines.push(`  restored from ${relativeToCwd(restored.path)} (${restored.stateRows} state rows in ${(restored.durationMs / 1000).toFixed(2)} s)`);
   if (summary.restarts > 0) lines.push(`  restarted ${summary.restarts} times after failures`);
   for (const [source, count] of summary.recordsIn) {
     const bad = summary.badRecords.get(source) ?? 0;

@@ -112,6 +112,42 @@ export class TimerService<K extends Key = string> {
     }
   }
 
+  /**
+   * Calls `visit` with the timers due at `time` in timestamp order (ties in no particular order) until it returns
+   * false, leaving them all registered: a best-first walk of the heap, so stopping after k timers costs O(k log k)
+   * however many are due.
+   */
+  visitDueInOrder(time: number, visit: (timer: Timer<K>) => boolean): void {
+    const heap = this.heap;
+    if (heap.length === 0 || heap[0].timestamp > time) return;
+    // Positions of the heap whose parents were visited, as a min-heap by their timers' timestamps.
+    const frontier = [0];
+    const earlier = (a: number, b: number) => heap[frontier[a]].timestamp < heap[frontier[b]].timestamp;
+    while (frontier.length > 0) {
+      const position = frontier[0];
+      const last = frontier.pop()!;
+      if (frontier.length > 0) {
+        frontier[0] = last;
+        for (let at = 0; ; ) {
+          const left = 2 * at + 1;
+          if (left >= frontier.length) break;
+          const child = left + 1 < frontier.length && earlier(left + 1, left) ? left + 1 : left;
+          if (!earlier(child, at)) break;
+          [frontier[at], frontier[child]] = [frontier[child], frontier[at]];
+          at = child;
+        }
+      }
+      if (!visit(heap[position])) return;
+      for (const child of [2 * position + 1, 2 * position + 2]) {
+        if (child >= heap.length || heap[child].timestamp > time) continue;
+        frontier.push(child);
+        for (let at = frontier.length - 1; at > 0 && earlier(at, (at - 1) >> 1); at = (at - 1) >> 1) {
+          [frontier[at], frontier[(at - 1) >> 1]] = [frontier[(at - 1) >> 1], frontier[at]];
+        }
+      }
+    }
+  }
+
   private unindex(timestamp: number, key: K, window: number): TimerEntry<K> | undefined {
     let previous: TimerEntry<K> | undefined;
     for (let entry = this.index.get(key); entry !== undefined; previous = entry, entry = entry.nextOfKey) {

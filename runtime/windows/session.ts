@@ -284,12 +284,13 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
   /** Sessions fire by their timers, so the step ends before the timer of the evicted session past `maxRows`. */
   watermarkStep(watermark: number, maxRows: number): number {
     if (this.evicted.size === 0) return watermark;
+    // The timestamps of the first maxRows + 1 evicted sessions due, in order.
     const due: number[] = [];
-    this.timers.forEachDue(watermark, (timer) => {
+    this.timers.visitDueInOrder(watermark, (timer) => {
       if (this.evicted.includes(timer.key, timer.window)) due.push(timer.timestamp);
+      return due.length <= maxRows;
     });
     if (due.length <= maxRows) return watermark;
-    due.sort((a, b) => a - b);
     // Up to just before the first timestamp past maxRows, or, when the earliest alone has more, to it.
     return Math.max(due[maxRows] - 1, due[0]);
   }

@@ -61,6 +61,10 @@ describe('TimerService', () => {
         const visited: string[] = [];
         timers.forEachDue(now, (t) => visited.push(`${t.timestamp}/${t.key}/${t.window}`));
         expect(visited.sort()).toEqual(due.map((t) => `${t.timestamp}/${t.key}/${t.window}`).sort());
+        const inOrder: number[] = [];
+        const stopAfter = Math.floor(random() * (due.length + 1));
+        timers.visitDueInOrder(now, (t) => inOrder.push(t.timestamp) < stopAfter);
+        expect(inOrder).toEqual(due.slice(0, Math.max(1, stopAfter)).map((t) => t.timestamp).slice(0, due.length));
         expect(timers.size).toBe(live.length);
         expect(drain(timers, now)).toEqual(due.map((t) => `${t.timestamp}/${t.key}/${t.window}`));
         for (const t of due) live.splice(live.indexOf(t), 1);

@@ -1,0 +1,112 @@
+// End to end: state larger than memory. A million orders, each its own key, make about 300k sessions open at once;
+// `pipec run --state-memory 16MB` holds a small share of them in memory, stops, restores under the budget, and
+// commits exactly the rows of a run without a budget. Also: what --state-memory refuses.
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pipec } from '../support/cli.ts';
+
+/**
+ * Sessions per order id (every order is a key of its own) with a 5 minute gap over orders 1 ms apart in event time:
+ * some 300k sessions are open at any time, each firing 5 minutes after its order. Checkpoints every second (when the
+ * spec takes them: the reference run takes none, and writes straight out).
+ */
+const spec = (checkpoints: string, backend = 'rocksdb') => `pipeline: huge
+params:
+  output: { type: string, default: out }
+sources:
+  orders:
+    connector: generator
+    dataset: orders
+    seed: 23
+    count: 1000000
+    interval: 1ms
+    out_of_order: 0.05
+    max_lateness: 2s
+    event_time: { field: ts, max_out_of_orderness: 3s }
+steps:
+  - id: per_order
+    from: orders
+    key_by: order_id
+    window: { session: { gap: 5m } }
+    aggregate: { events: count(), spend: sum(price * quantity), product: first(product_id), top: max(price) }
+sinks:
+  orders_out: { from: per_order, connector: file, path: '\${params.output}/sessions.jsonl' }
+${checkpoints}
+state: { backend: ${backend} }
+`;
+
+function workspace(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'pipec-state-memory-'));
+  writeFileSync(join(directory, 'reference.yaml'), spec(''));
+  writeFileSync(join(directory, 'huge.yaml'), spec('checkpoints: { interval: 1s, retain: 2 }'));
+  writeFileSync(join(directory, 'in-memory.yaml'), spec('', 'memory'));
+  return directory;
+}
+
+function sessions(directory: string, output: string): string[] {
+  const path = join(directory, output, 'sessions.jsonl');
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((line) => line !== '').sort() : [];
+}
+
+/** The numbers of the summary's state line. */
+function stateLine(stderr: string) {
+  const match = /state: (\d+) rows at the end, (\d+) of them in memory; at most (\d+) rows, (\d+) in memory(?: \(--state-memory ([\d.]+ MiB): (\d+) rows evicted, (\d+) loaded back\))?/.exec(stderr);
+  expect(match, stderr).not.toBeNull();
+  const [, rows, resident, peakRows, peakResident, budget, evicted, loaded] = match!;
+  return { rows: Number(rows), resident: Number(resident), peakRows: Number(peakRows), peakResident: Number(peakResident), budget, evicted: Number(evicted), loaded: Number(loaded) };
+}
+
+describe('pipec run --state-memory', () => {
+  it('runs a million keys, hundreds of thousands open at once, in a 16 MB budget, through a stop and a restore, committing what a run without a budget does', () => {
+    const directory = workspace();
+    const reference = pipec(['run', 'reference.yaml', '--param', 'output=reference'], { cwd: directory });
+    expect(reference.status, reference.stderr).toBe(0);
+    const expected = sessions(directory, 'reference');
+    expect(expected).toHaveLength(1_000_000);
+    const unlimited = stateLine(reference.stderr);
+    expect(unlimited.peakRows).toBeGreaterThan(250_000);
+    expect(unlimited.peakResident).toBe(unlimited.peakRows);
+
+    // Stopped by the record limit, the final checkpoint keeps the open sessions; the restore goes on under the budget.
+    const first = pipec(['run', 'huge.yaml', '--state-memory', '16MB', '--records', '600000'], { cwd: directory });
+    expect(first.status, first.stderr).toBe(0);
+    const before = stateLine(first.stderr);
+    expect(before.budget).toBe('16.0 MiB');
+    expect(before.rows).toBeGreaterThan(250_000);
+    expect(before.peakResident).toBeLessThan(before.peakRows / 4);
+    expect(before.evicted).toBeGreaterThan(250_000);
+    expect(before.loaded).toBeGreaterThan(100_000);
+
+    const second = pipec(['run', 'huge.yaml', '--state-memory', '16MB', '--restore', 'latest'], { cwd: directory });
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`restored from \\.pipec/checkpoints/huge/chk-\\d+ \\(${before.rows} state rows in [\\d.]+ s\\)`));
+    const after = stateLine(second.stderr);
+    // The restore takes every row back and evicts at once: past that, the budget holds.
+    expect(after.rows).toBe(0);
+    expect(after.evicted).toBeGreaterThan(before.rows / 2);
+    expect(after.loaded).toBeGreaterThan(before.rows / 2);
+
+    expect(sessions(directory, 'out')).toEqual(expected);
+  }, 120_000);
+
+  it.each([
+    [['--state-memory', 'lots'], /--state-memory takes a size such as 512MB or 2GB \(units B, KB, MB, GB\), got "lots"/],
+    [['--state-memory', '0'], /--state-memory takes a size/],
+    [['--state-memory', '5XB'], /--state-memory takes a size/],
+  ])('rejects %j with one line and exit code 2', (args, message) => {
+    const result = pipec(['run', 'huge.yaml', ...args], { cwd: workspace() });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('refuses the memory backend, which cannot keep what is evicted, saying what to do', () => {
+    const result = pipec(['run', 'in-memory.yaml', '--state-memory', '64MB'], { cwd: workspace() });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/--state-memory needs the rocksdb state backend.*`state: \{ backend: memory \}`: set rocksdb/);
+  });
+});
