@@ -210,6 +210,12 @@ export interface OperatorState {
    */
   loaded?(rows: readonly RowAddress[], values: readonly unknown[]): void;
   /**
+   * Takes back a row of a checkpoint that the backend holds and keeps: as if evicted, the operator keeps only what
+   * its index of evicted rows needs (the row comes in full for that). The executor restores rows this way past the
+   * budget, instead of `restoreRow`, when the backend was restored from the checkpoint; `restored` follows as usual.
+   */
+  restoreEvicted?(key: Key, namespace: StateNamespace, value: unknown): void;
+  /**
    * `onWatermark(watermark)` comes next: ask for the evicted rows it fires, so that it finds them in memory (no
    * more than `maxRows` at once: a firing that needs more asks for them as it goes).
    */

@@ -202,8 +202,9 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   let restoredFrom: RunSummary['restoredFrom'];
   if (restored !== undefined) {
     const restoring = performance.now();
-    const stateRows = await restoreKeyedState(restored, tasks, options.log, budget);
-    coordinator?.evictRestored();
+    const stateRows = await restoreKeyedState(restored, tasks, options.log, coordinator?.restoreBudget);
+    // The rows restored into memory were measured against sizes learnt on the way: evict what exceeds the budget.
+    coordinator?.restoreBudget?.evict();
     restoredFrom = { id: restored.metadata.id, path: restored.location.path, stateRows, durationMs: performance.now() - restoring };
   }
   const operatorCount = tasks[0].operators.length;
@@ -318,8 +319,12 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
           }
         }
       }
-      // Between steps every record is through every operator at one watermark: a consistent cut.
-      if (watermark < to && budget?.checkpointDue()) await checkpoint();
+      if (watermark < to) {
+        // What a step fired need not wait in memory for the rest; and between steps every record is through every
+        // operator at one watermark: a consistent cut.
+        await flushSinks();
+        if (budget?.checkpointDue()) await checkpoint();
+      }
     }
   };
 

@@ -101,7 +101,8 @@ export async function checkpointToRestore(
  * Puts a checkpoint's keyed state back into the operators of the tasks: each row goes to the task that owns its
  * key group now (the parallelism may differ from the checkpoint's), to the operator with the row's uid; then every
  * operator re-registers its timers at the checkpoint's watermark. Returns the rows restored; rows of a uid no
- * operator has (a step removed, or its uid changed) are dropped, and said so.
+ * operator has (a step removed, or its uid changed) are dropped, and said so. With a memory budget (when the
+ * backend holds the checkpoint's rows), keyed rows past it stay in the backend, as if evicted.
  */
 export async function restoreKeyedState(
   restored: CheckpointToRestore,
@@ -123,14 +124,16 @@ export async function restoreKeyedState(
   const dropped = new Map<string, number>();
   let rows = 0;
   await readCheckpointState(join(location.path, STATE_DIRECTORY), metadata.backend, { first: 0, last: metadata.maxParallelism - 1 }, (row) => {
-    const states = broadcastByUid.get(row.uid) ?? [statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid)];
-    if (states[0] === undefined) {
+    const broadcast = broadcastByUid.get(row.uid);
+    const state = broadcast === undefined ? statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid) : undefined;
+    if (broadcast === undefined && state === undefined) {
       dropped.set(row.uid, (dropped.get(row.uid) ?? 0) + 1);
       return;
     }
-    for (const state of states) state!.restoreRow(row.key, row.namespace, row.value);
-    budget?.observe(row.uid, row.key, row.namespace, row.value);
     rows++;
+    if (broadcast !== undefined) for (const copy of broadcast) copy.restoreRow(row.key, row.namespace, row.value);
+    else if (budget !== undefined) budget.restoreRow(state!, row.key, row.namespace, row.value);
+    else state!.restoreRow(row.key, row.namespace, row.value);
   });
   for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
   const watermark = metadata.watermark ?? -Infinity;
@@ -264,11 +267,11 @@ export class CheckpointCoordinator {
   }
 
   /**
-   * The restored rows are in the operators: under a memory budget, they evict what exceeds it, unless the backend
-   * does not hold the rows yet (restored from another backend kind): then that waits for the first checkpoint.
+   * The memory budget for a restore: undefined when the backend does not hold the restored rows yet (restored from
+   * another backend kind), for then every row must stay in memory until the first checkpoint has written them.
    */
-  evictRestored(): void {
-    if (!this.needsFullSnapshot) this.memoryBudget?.evict();
+  get restoreBudget(): MemoryBudget | undefined {
+    return this.needsFullSnapshot ? undefined : this.memoryBudget;
   }
 
   /** Closes the backend and removes the run's live state (the checkpoints keep what they need). */

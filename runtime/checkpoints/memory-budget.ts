@@ -47,6 +47,8 @@ export class MemoryBudget {
   private states: readonly OperatorState[] = [];
   /** How many of them evict. */
   private spilling = 0;
+  /** Estimated bytes of the rows a restore put in memory so far. */
+  private restoredBytes = 0;
 
   constructor(
     /** The budget for the values of resident rows, over every operator of every task. */
@@ -69,6 +71,22 @@ export class MemoryBudget {
     const bytes = JSON.stringify(value).length + JSON.stringify([key, namespace]).length;
     sizes.samples++;
     sizes.average += (bytes - sizes.average) / Math.min(sizes.samples, AVERAGE_OVER);
+  }
+
+  /**
+   * Takes back a row of a checkpoint that the backend holds: into memory while the rows restored so far fit in what
+   * eviction leaves (half the budget), then, for operators that can, left in the backend as if evicted. A restore of
+   * state larger than memory thus never holds all of it.
+   */
+  restoreRow(state: OperatorState, key: Key, namespace: StateNamespace, value: unknown): void {
+    this.observe(state.uid, key, namespace, value);
+    if (state.restoreEvicted !== undefined && this.restoredBytes >= this.bytes * EVICT_TO) {
+      state.restoreEvicted(key, namespace, value);
+      this.evictedRows++;
+      return;
+    }
+    state.restoreRow(key, namespace, value);
+    this.restoredBytes += this.rowBytes(state.uid);
   }
 
   /**

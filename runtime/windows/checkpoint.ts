@@ -35,11 +35,11 @@ export interface SliceRow {
   readonly acc: unknown;
 }
 
-/** A row on its way back: the key, the place it had, the loaded accumulator. */
+/** A row on its way back: the key, the place it had, the loaded accumulator (EVICTED for a row that stays in the backend). */
 interface RestoredEntry<K extends Key, Acc> {
   readonly key: K;
   readonly arrival: number;
-  readonly acc: Acc;
+  readonly acc: Acc | typeof EVICTED;
 }
 
 /**
@@ -110,10 +110,10 @@ export class SliceRows<K extends Key, Acc> {
     }
   }
 
-  /** OperatorState.restoreRow: keeps the row until `restore`. */
-  restoreRow(key: K, start: number, value: unknown): void {
+  /** OperatorState.restoreRow and restoreEvicted: keeps the row (with `evicted`, only its place) until `restore`. */
+  restoreRow(key: K, start: number, value: unknown, evicted = false): void {
     const row = value as SliceRow;
-    const entry: RestoredEntry<K, Acc> = { key, arrival: row.arrival, acc: this.aggregation.load(key, row.acc) };
+    const entry: RestoredEntry<K, Acc> = { key, arrival: row.arrival, acc: evicted ? EVICTED : this.aggregation.load(key, row.acc) };
     const entries = this.restoring.get(start);
     if (entries === undefined) this.restoring.set(start, [entry]);
     else entries.push(entry);
@@ -122,9 +122,10 @@ export class SliceRows<K extends Key, Acc> {
   /**
    * Fills the restored slices, by start, each with its keys in their saved order. `open` gives the operator's empty
    * slice for a start and registers its timers, or undefined when the slice is past its allowed lateness at the
-   * restored watermark: it would have been freed, so its rows are deleted at the next snapshot.
+   * restored watermark: it would have been freed, so its rows are deleted at the next snapshot. A row left in the
+   * backend whose place moved must be written again: `reload` asks for it.
    */
-  restore(open: (start: number) => Slice<K, Acc | Absent> | undefined): void {
+  restore(open: (start: number) => Slice<K, Acc | Absent> | undefined, reload: (slice: Slice<K, Acc | Absent>, key: K) => void): void {
     const starts = [...this.restoring.keys()].sort((a, b) => a - b);
     for (const start of starts) {
       const entries = this.restoring.get(start)!.sort(byArrival);
@@ -132,9 +133,12 @@ export class SliceRows<K extends Key, Acc> {
       const slice = opened ?? emptySlice<K, Acc | Absent>(start);
       entries.forEach((entry, index) => {
         slice.accumulators.set(entry.key, entry.acc);
+        if (entry.acc === EVICTED) slice.evicted++;
         // Rows from the checkpoints of several tasks (a restore at a lower parallelism) each number their keys from
         // 0, and a subset of a task's keys (a higher parallelism) leaves gaps: rewrite the rows whose place moved.
-        if (entry.arrival !== index) slice.changed.add(entry.key);
+        if (entry.arrival === index) return;
+        slice.changed.add(entry.key);
+        if (entry.acc === EVICTED) reload(slice, entry.key);
       });
       slice.persisted = true;
       if (opened === undefined) this.freed.push(slice);

@@ -36,6 +36,9 @@ interface Session<K extends Key, Acc> {
   changedIn: number;
 }
 
+/** What registering a session's timer takes: a session, or one restored as evicted. */
+type SessionTimer<K extends Key> = Pick<Session<K, unknown>, 'key' | 'start' | 'timerTimestamp' | 'timerWindow' | 'timerOrder'>;
+
 /** A session's row in checkpoints, under (key, start). */
 interface SessionRow {
   readonly end: number;
@@ -90,6 +93,8 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
   /** Sessions evicted or on their way back. */
   private evictedSessions = 0;
   private readonly parked: ParkedRecords<K, In>;
+  /** The timers of sessions restored as evicted, until `restored` registers them with the others'. */
+  private readonly restoringTimers: SessionTimer<K>[] = [];
 
   constructor(private readonly options: SessionWindowOptions<K, In, Acc, Out>) {
     requirePositiveDuration('gapMs', options.gapMs);
@@ -303,9 +308,19 @@ export class SessionWindowOperator<K extends Key, In, Acc, Out> implements Opera
     this.sessionCount++;
   }
 
+  /** The session's start, as an evicted session, and its timer. */
+  restoreEvicted(key: K, namespace: StateNamespace, value: unknown): void {
+    const { timer, timerOrder } = value as SessionRow;
+    const start = namespace as number;
+    this.evicted.add(key, start);
+    this.restoringTimers.push({ key, start, timerTimestamp: timer, timerWindow: start, timerOrder });
+    this.sessionCount++;
+    this.evictedSessions++;
+  }
+
   restored(watermark: number): void {
     this.watermark = watermark;
-    const pending: Session<K, Acc>[] = [];
+    const pending: SessionTimer<K>[] = this.restoringTimers.splice(0);
     for (const list of this.sessions.values()) {
       list.sort((a, b) => a.start - b.start);
       pending.push(...list);

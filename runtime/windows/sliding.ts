@@ -169,7 +169,12 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
 
   restored(watermark: number): void {
     this.watermark = watermark;
-    this.rows.restore((paneStart) => this.openPane(paneStart, this.lastWindowStart(paneStart)));
+    this.rows.restore(
+      (paneStart) => this.openPane(paneStart, this.lastWindowStart(paneStart)),
+      () => {
+        throw new Error(`state '${this.uid}': sliding windows keep their rows in memory, and restore none evicted`);
+      },
+    );
   }
 
   /** The start of the last window containing a pane: no later window contains it. */

@@ -218,9 +218,19 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     this.rows.restoreRow(key, namespace as number, value);
   }
 
+  /** The key's place in its window, as an evicted accumulator. */
+  restoreEvicted(key: K, namespace: StateNamespace, value: unknown): void {
+    this.rows.restoreRow(key, namespace as number, value, true);
+  }
+
   restored(watermark: number): void {
     this.watermark = watermark;
-    this.rows.restore((start) => this.open(start));
+    this.rows.restore(
+      (start) => this.open(start),
+      (window, key) => this.request(window as TumblingWindow<K, Acc>, key),
+    );
+    // Windows past their lateness are not among `windows`: their rows are deleted at the next snapshot.
+    for (const window of this.windows.values()) this.evictedRows += window.evicted;
   }
 
   /** A new window for `start`, or undefined when it is already past its allowed lateness. */

@@ -195,7 +195,10 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
     for (const row of rows) {
       const task = tasks[taskOf(row.key, parallelism)];
       task.model.rows.set(rowId(row.key, row.namespace), row);
-      task.subject.state.restoreRow(row.key, row.namespace, row.value);
+      // Under eviction, rows may also come back as evicted: the model (the backend) holds them.
+      const state = task.subject.state;
+      if (options.evict && state.restoreEvicted !== undefined && random() < 0.5) state.restoreEvicted(row.key, row.namespace, row.value);
+      else state.restoreRow(row.key, row.namespace, row.value);
     }
     for (const task of tasks) {
       task.subject.state.restored(checkpoint.watermark);
