@@ -16,7 +16,7 @@ import type { StateBackend } from '../state/backend.ts';
  * of a count, two sums, a max and a first: tumbling windows 0.7 (the accumulator object only), sessions 2.0 (the
  * session object and its accumulator). Larger accumulators (count_distinct keeps a Set) cost more per JSON byte.
  */
-export const BYTES_PER_JSON_BYTE = 2;
+const BYTES_PER_JSON_BYTE = 2;
 
 /** A row's size until rows of its state were seen: a small accumulator's. */
 const DEFAULT_ROW_JSON_BYTES = 150;
@@ -39,7 +39,7 @@ interface RowSizes {
 }
 
 export class MemoryBudget {
-  /** Rows evicted and loaded back over the run. */
+  /** Rows evicted (a restore leaving them in the backend included) and loaded back over the run. */
   evictedRows = 0;
   loadedRows = 0;
   private readonly sizes = new Map<string, RowSizes>();

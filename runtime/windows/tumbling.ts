@@ -143,7 +143,7 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
       const { window, timestamp } = this.firing;
       if (!this.fireOn(this.firing)) return;
       this.firing = undefined;
-      this.fired(window, timestamp);
+      this.afterTimer(window, timestamp);
     } else {
       if (watermark <= this.watermark) return;
       this.watermark = watermark;
@@ -152,7 +152,7 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
       const window = this.windows.get(timer.window);
       if (window === undefined) continue;
       if (timer.timestamp === window.end - 1 && !this.fire(window, timer.timestamp)) return;
-      this.fired(window, timer.timestamp);
+      this.afterTimer(window, timer.timestamp);
     }
   }
 
@@ -299,7 +299,7 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
   }
 
   /** After the window's timer: frees it when past its lateness, else sets the timer that will. */
-  private fired(window: TumblingWindow<K, Acc>, timestamp: number): void {
+  private afterTimer(window: TumblingWindow<K, Acc>, timestamp: number): void {
     const cleanupTime = window.end - 1 + this.allowedLatenessMs;
     if (cleanupTime <= this.watermark) this.free(window);
     else if (timestamp !== cleanupTime) this.timers.register(cleanupTime, '', window.start);
