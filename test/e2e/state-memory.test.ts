@@ -93,6 +93,15 @@ describe('pipec run --state-memory', () => {
     expect(sessions(directory, 'out')).toEqual(expected);
   }, 120_000);
 
+  it('turns checkpoints on with the defaults when the spec takes none: evicted rows live in the backend they write', () => {
+    const directory = workspace();
+    const result = pipec(['run', 'reference.yaml', '--state-memory', '1MB', '--records', '20000'], { cwd: directory });
+    expect(result.status, result.stderr).toBe(0);
+    // More than the final one: a checkpoint comes whenever the rows in memory reach the budget.
+    expect(result.stderr).toMatch(/checkpoints: ([2-9]|\d\d+), the last \.pipec\/checkpoints\/huge\/chk-\d+ \(20000 state rows/);
+    expect(stateLine(result.stderr).budget).toBe('1.0 MiB');
+  });
+
   it.each([
     [['--state-memory', 'lots'], /--state-memory takes a size such as 512MB or 2GB \(units B, KB, MB, GB\), got "lots"/],
     [['--state-memory', '0'], /--state-memory takes a size/],
