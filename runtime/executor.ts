@@ -336,6 +336,8 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   const checkpoint = async () => {
     await flushSinks();
     lastCheckpoint = await coordinator!.take({ tasks, sources, sinks, watermark, recordsIn });
+    const warning = budget?.takeWarning();
+    if (warning !== undefined) options.log(warning);
     lastCheckpointAt = Date.now();
     checkpoints++;
   };

@@ -49,6 +49,9 @@ export class MemoryBudget {
   private spilling = 0;
   /** Estimated bytes of the rows a restore put in memory so far. */
   private restoredBytes = 0;
+  /** Said once, when steps that keep their rows in memory fill the budget. */
+  private warning: string | undefined;
+  private warned = false;
 
   constructor(
     /** The budget for the values of resident rows, over every operator of every task. */
@@ -125,11 +128,25 @@ export class MemoryBudget {
    */
   evict(): void {
     const { fixed, evictable } = this.estimate();
+    if (fixed > this.bytes && !this.warned) {
+      const steps = [...new Set(this.states.filter((state) => state.evict === undefined).map((state) => state.uid))];
+      this.warning =
+        `state memory: the steps that keep all their rows in memory (${steps.join(', ')}) hold about ${Math.round(fixed / 1024)} KiB, ` +
+        `more than --state-memory (${Math.round(this.bytes / 1024)} KiB): the other rows are evicted at every checkpoint, and checkpoints come every few rows; raise --state-memory`;
+    }
     if (fixed + evictable <= this.bytes) return;
     const share = this.evictTo(fixed) / evictable;
     for (const state of this.states) {
       if (state.evict !== undefined) this.evictedRows += state.evict(Math.floor(residentRowsOf(state) * share));
     }
+  }
+
+  /** A warning to log, once: the steps that cannot evict hold more than the budget. */
+  takeWarning(): string | undefined {
+    const warning = this.warning;
+    if (warning !== undefined) this.warned = true;
+    this.warning = undefined;
+    return warning;
   }
 
   /**

@@ -1,12 +1,13 @@
 // End to end: state larger than memory. A million orders, each its own key, make about 300k sessions open at once;
 // `pipec run --state-memory 16MB` holds a small share of them in memory, stops, restores under the budget, and
-// commits exactly the rows of a run without a budget. Also: what --state-memory refuses.
+// commits exactly the rows of a run without a budget. Every window kind does the same under a tiny budget. Also:
+// what --state-memory refuses.
 
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pipec } from '../support/cli.ts';
+import { pipec, REPO_ROOT } from '../support/cli.ts';
 
 /**
  * Sessions per order id (every order is a key of its own) with a 5 minute gap over orders 1 ms apart in event time:
@@ -53,7 +54,7 @@ function sessions(directory: string, output: string): string[] {
 
 /** The numbers of the summary's state line. */
 function stateLine(stderr: string) {
-  const match = /state: (\d+) rows at the end, (\d+) of them in memory; at most (\d+) rows, (\d+) in memory(?: \(--state-memory ([\d.]+ MiB): (\d+) rows evicted, (\d+) loaded back\))?/.exec(stderr);
+  const match = /state: (\d+) rows at the end, (\d+) of them in memory; at most (\d+) rows, (\d+) in memory(?: \(--state-memory ([\d.]+ (?:B|KiB|MiB)): (\d+) rows evicted, (\d+) loaded back\))?/.exec(stderr);
   expect(match, stderr).not.toBeNull();
   const [, rows, resident, peakRows, peakResident, budget, evicted, loaded] = match!;
   return { rows: Number(rows), resident: Number(resident), peakRows: Number(peakRows), peakResident: Number(peakResident), budget, evicted: Number(evicted), loaded: Number(loaded) };
@@ -92,6 +93,27 @@ describe('pipec run --state-memory', () => {
 
     expect(sessions(directory, 'out')).toEqual(expected);
   }, 120_000);
+
+  it('gives every window kind of pipelines/windowing.yaml the output it has without a budget, in a budget too small for it', () => {
+    const directory = workspace();
+    const run = (output: string, budget: string[]) =>
+      pipec(['run', join(REPO_ROOT, 'pipelines', 'windowing.yaml'), '--param', 'count=60000', '--param', `output=${output}`, '--checkpoint-dir', `checkpoints-${output}`, ...budget], { cwd: directory });
+    const unlimited = run('unlimited', []);
+    expect(unlimited.status, unlimited.stderr).toBe(0);
+    const tight = run('tight', ['--state-memory', '64KB']);
+    expect(tight.status, tight.stderr).toBe(0);
+    // Sliding and global windows keep their rows in memory, more than the budget: it says so, and evicts the rest.
+    expect(tight.stderr).toMatch(/state memory: the steps that keep all their rows in memory \(revenue_sliding, recent_purchases\) hold about \d+ KiB/);
+    const { evicted, loaded } = stateLine(tight.stderr);
+    expect(evicted).toBeGreaterThan(10_000);
+    expect(loaded).toBeGreaterThan(10_000);
+    const files = readdirSync(join(directory, 'unlimited'));
+    expect(files).toHaveLength(7);
+    for (const file of files) {
+      const rows = (output: string) => readFileSync(join(directory, output, file), 'utf8').split('\n').sort();
+      expect(rows('tight'), file).toEqual(rows('unlimited'));
+    }
+  });
 
   it('turns checkpoints on with the defaults when the spec takes none: evicted rows live in the backend they write', () => {
     const directory = workspace();

@@ -71,10 +71,17 @@ describe('memory budget', () => {
     // 20 000 bytes of dedupe rows in 40 000: sessions get half of the other 20 000, 50 rows.
     budgetOver(40_000, [dedupe, sessions]).evict();
     expect(sessions.evictTargets).toEqual([50]);
-    // With more than the budget in rows that cannot go, the others go entirely.
+    // With more than the budget in rows that cannot go, the others go entirely, and it says so, once.
     const crowded = new CountedState('sessions', 300, true);
-    budgetOver(10_000, [new CountedState('dedupe', 100, false), crowded]).evict();
+    const tight = budgetOver(10_000, [new CountedState('dedupe', 100, false), crowded]);
+    tight.evict();
     expect(crowded.evictTargets).toEqual([0]);
+    expect(tight.takeWarning()).toBe(
+      'state memory: the steps that keep all their rows in memory (dedupe) hold about 20 KiB, more than --state-memory (10 KiB): ' +
+        'the other rows are evicted at every checkpoint, and checkpoints come every few rows; raise --state-memory',
+    );
+    tight.evict();
+    expect(tight.takeWarning()).toBeUndefined();
   });
 
   it('asks for a checkpoint once the rows that can go have grown past the budget', () => {
