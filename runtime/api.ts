@@ -142,7 +142,11 @@ export interface SinkWriter<T> {
 /** Lifecycle of a stateful operator, in the spirit of Flink's StreamOperator. */
 export interface Operator {
   readonly id: string;
-  /** The watermark of the operator's input advanced to `watermark`; fire what is due, in event-time order. */
+  /**
+   * The watermark of the operator's input advanced to `watermark`; fire what is due, in event-time order. Under a
+   * memory budget, a firing that needs evicted rows may stop and ask for them (OperatorState.pendingLoads): the
+   * executor loads them and calls again with the same watermark, until the operator asks for nothing more.
+   */
   onWatermark(watermark: number): void;
   /** Processing time advanced (for processing-time windows and triggers). */
   onProcessingTime?(now: number): void;
@@ -181,8 +185,58 @@ export interface OperatorState {
   restoreRow(key: Key, namespace: StateNamespace, value: unknown): void;
   /** Every row is back; `watermark` was the operator's watermark at the checkpoint: register the timers the rows need. */
   restored(watermark: number): void;
-  /** Keys (rows) held in memory, for metrics and the memory budget. */
+  /** Rows the operator has, in memory or evicted: as many as a checkpoint of it holds. */
   readonly size: number;
+
+  // State larger than memory (`pipec run --state-memory`): an operator that can spill implements all of what
+  // follows; one that does not keeps every row in memory. The executor evicts after checkpoints and loads between
+  // rounds and before each watermark, never during a batch: the hot path never waits on the backend.
+
+  /** Rows whose value is in memory: `size` less the evicted ones. */
+  readonly residentRows?: number;
+  /**
+   * Drops the values of clean rows (unchanged since the last snapshot, so the backend holds them) from memory until
+   * at most `targetRows` are resident, those least likely needed soon first, keeping an index of the rows evicted:
+   * enough to know that a key has state in the backend, and which rows a firing needs. Called right after a
+   * checkpoint, or a restore whose rows the backend holds. Returns the rows evicted.
+   */
+  evict?(targetRows: number): number;
+  /**
+   * The rows asked for since the previous call, each once; empty when none. `process` never handles a record against
+   * evicted state: it parks it, and every later record of its key (a key's records keep their order), and asks for
+   * the rows it needs; `prepareWatermark` asks for those a firing needs. The caller reads them from the backend and
+   * hands them to `loaded`.
+   */
+  pendingLoads?(): readonly RowAddress[];
+  /**
+   * The values of the rows `pendingLoads` gave, in its order: they are resident again (and clean), and the parked
+   * records are processed, in the order they came; what they emit may park records in downstream operators.
+   */
+  loaded?(rows: readonly RowAddress[], values: readonly unknown[]): void;
+  /**
+   * Takes back a row of a checkpoint that the backend holds and keeps: as if evicted, the operator keeps only what
+   * its index of evicted rows needs (the row comes in full for that). The executor restores rows this way past the
+   * budget, instead of `restoreRow`, when the backend was restored from the checkpoint; `restored` follows as usual.
+   */
+  restoreEvicted?(key: Key, namespace: StateNamespace, value: unknown): void;
+  /**
+   * `onWatermark(watermark)` comes next: ask for the evicted rows it fires, so that it finds them in memory (no
+   * more than `maxRows` at once: a firing that needs more asks for them as it goes).
+   */
+  prepareWatermark?(watermark: number, maxRows: number): void;
+  /**
+   * How far towards `watermark` the operator's watermark can go with firing that needs at most `maxRows` evicted
+   * rows, but at least to its next firing that needs any (which may need more): the executor cuts an advance that
+   * fires much evicted state (the end of input fires everything) into steps, each loading what fits the budget.
+   * Returns `watermark` when all of it fits.
+   */
+  watermarkStep?(watermark: number, maxRows: number): number;
+}
+
+/** A row of an operator's keyed state, without its value. */
+export interface RowAddress {
+  readonly key: Key;
+  readonly namespace: StateNamespace;
 }
 
 export interface StateRowWriter {

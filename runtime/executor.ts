@@ -12,6 +12,7 @@ import {
   type CheckpointToRestore,
   type RunCheckpointSettings,
 } from './checkpoints/coordinator.ts';
+import { residentRowsOf } from './checkpoints/memory-budget.ts';
 import { listCheckpoints } from './checkpoints/storage.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
 import { RecordDecoder } from './decode.ts';
@@ -62,7 +63,7 @@ export interface RestoredFrom {
   readonly id: number;
   readonly path: string;
   readonly stateRows: number;
-  /** From the start of the run until it was ready to read on: checkpoint read, backend opened, sinks and state restored. */
+  /** How long putting its keyed state back into the operators took. */
   readonly durationMs: number;
 }
 
@@ -83,6 +84,22 @@ export interface RunSummary {
   readonly restoredFrom: RestoredFrom | undefined;
   /** Times the job failed and restarted (`restart:` of the spec). */
   readonly restarts: number;
+  readonly state: StateSummary;
+}
+
+/** Keyed state rows over the run: how large the state grew, and how much of it memory held. */
+export interface StateSummary {
+  /** Rows at the end, and at most (measured after each round of batches and each load), in memory or evicted. */
+  readonly rows: number;
+  readonly peakRows: number;
+  /** Rows whose values were in memory at the end, and at most. */
+  readonly residentRows: number;
+  readonly peakResidentRows: number;
+  /** `--state-memory`, in bytes; undefined without a budget. */
+  readonly memoryBudgetBytes: number | undefined;
+  /** Rows evicted to the backend, and loaded back from it, over the run. */
+  readonly evictedRows: number;
+  readonly loadedRows: number;
 }
 
 /** Bad records logged one by one per source; past this, they are counted and summarised. */
@@ -187,15 +204,35 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       if (restored !== undefined) restoreWatermarks(restored.metadata, definition.id, reader, source.watermarks);
     }
   }
-  const restoredFrom =
-    restored === undefined
-      ? undefined
-      : {
-          id: restored.metadata.id,
-          path: restored.location.path,
-          stateRows: await restoreKeyedState(restored, job, tasks, options.log),
-          durationMs: Date.now() - started,
-        };
+  const budget = coordinator?.memoryBudget;
+  const operators = tasks.flatMap((task) => task.operators);
+  budget?.share(operators);
+  let restoredFrom: RunSummary['restoredFrom'];
+  if (restored !== undefined) {
+    const restoring = performance.now();
+    const stateRows = await restoreKeyedState(restored, job, tasks, options.log, coordinator?.restoreBudget);
+    // The rows restored into memory were measured against sizes learnt on the way: evict what exceeds the budget.
+    coordinator?.restoreBudget?.evict();
+    restoredFrom = { id: restored.metadata.id, path: restored.location.path, stateRows, durationMs: performance.now() - restoring };
+  }
+  const operatorCount = tasks[0].operators.length;
+  let peakRows = 0;
+  let peakResidentRows = 0;
+  /** Counts keyed state rows: all of them, and those in memory. */
+  const measureState = (): { rows: number; residentRows: number } => {
+    let rows = 0;
+    let residentRows = 0;
+    for (const task of tasks) {
+      for (const operator of task.operators) {
+        if (operator.state === undefined) continue;
+        rows += operator.state.size;
+        residentRows += residentRowsOf(operator.state);
+      }
+    }
+    peakRows = Math.max(peakRows, rows);
+    peakResidentRows = Math.max(peakResidentRows, residentRows);
+    return { rows, residentRows };
+  };
 
   const decoder = new RecordDecoder();
   const loggedBad = new Map<string, number>();
@@ -260,22 +297,56 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     return count;
   };
 
-  const advanceWatermark = (to: number) => {
-    if (to <= watermark) return;
-    watermark = to;
-    // Operator by operator in topological order, each across all tasks, so an upstream window's output reaches a
-    // downstream operator before that operator sees the same watermark.
-    const operatorCount = tasks[0].operators.length;
-    for (let i = 0; i < operatorCount; i++) for (const task of tasks) task.operators[i].onWatermark(to);
+  /**
+   * Under a memory budget, loads the rows operators asked for and lets them process the records that waited, in
+   * topological order: what an operator's loads release may park records in the operators after it.
+   */
+  const settle = async () => {
+    if (budget === undefined) return;
+    for (let i = 0; i < operatorCount; i++) for (const task of tasks) await budget.load(task.operators[i]);
+  };
+
+  const advanceWatermark = async (to: number) => {
+    while (watermark < to) {
+      // Under a memory budget, in steps, each firing no more evicted state than the budget holds.
+      const step = budget === undefined ? to : budget.watermarkStep(watermark, to);
+      watermark = step;
+      // Operator by operator in topological order, each across all tasks, so an upstream window's output reaches a
+      // downstream operator before that operator sees the same watermark. Under a memory budget, each operator
+      // first gets the rows its waiting records and its firing need.
+      for (let i = 0; i < operatorCount; i++) {
+        if (budget !== undefined) for (const task of tasks) await budget.load(task.operators[i], step);
+        // Before a firing frees state, and after loads for it: where the rows are most.
+        measureState();
+        for (const task of tasks) {
+          const operator = task.operators[i];
+          operator.onWatermark(step);
+          // A firing that needs evicted rows stops to ask for them, and goes on once they are loaded.
+          while (budget !== undefined && (await budget.load(operator)) > 0) {
+            measureState();
+            operator.onWatermark(step);
+          }
+        }
+      }
+      if (watermark < to) {
+        // What a step fired need not wait in memory for the rest; and between steps every record is through every
+        // operator at one watermark: a consistent cut.
+        await flushSinks();
+        if (budget?.checkpointDue()) await checkpoint();
+      }
+    }
   };
 
   const flushSinks = async () => {
     for (const sink of sinks.values()) await sink.flush();
   };
 
-  /** Called between rounds, with the sinks flushed: every record polled so far is through, a consistent cut. */
+  /** Called between rounds or steps of the watermark: every record polled so far is through, a consistent cut. */
   const checkpoint = async () => {
+    await flushSinks();
     lastCheckpoint = await coordinator!.take({ tasks, sources, sinks, watermark, recordsIn });
+    const warning = budget?.takeWarning();
+    if (warning !== undefined) options.log(warning);
     lastCheckpointAt = Date.now();
     checkpoints++;
     checkpointMs += lastCheckpoint.durationMs;
@@ -314,10 +385,15 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
         // when all are idle, low stays Infinity and the watermark holds.
         else if (!source.watermarks.isIdle()) low = Math.min(low, source.watermarks.current());
       }
-      if (low !== Infinity) advanceWatermark(low);
+      if (low !== Infinity) await advanceWatermark(low);
       for (const task of tasks) for (const operator of task.operators) operator.onProcessingTime?.(now);
+      await settle();
+      measureState();
       await flushSinks();
-      if (coordinator !== undefined && Date.now() - lastCheckpointAt >= options.checkpoints!.intervalMs) await checkpoint();
+      // Under a memory budget a checkpoint also comes when the rows in memory need evicting, which only a checkpoint allows.
+      const checkpointDue =
+        coordinator !== undefined && (Date.now() - lastCheckpointAt >= options.checkpoints!.intervalMs || budget?.checkpointDue() === true);
+      if (checkpointDue) await checkpoint();
       if (options.onProgress && now - lastProgress >= 1000) {
         lastProgress = now;
         options.onProgress({ elapsedMs: now - started, recordsIn, recordsOut: totalWritten(sinks), watermark, checkpoint: lastCheckpoint });
@@ -338,7 +414,8 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     // At the end of the input the final watermark fires every open window (Flink's end-of-input MAX_WATERMARK).
     // A run stopped early drains them too, unless it takes checkpoints: then its final checkpoint keeps the open
     // windows (Flink's stop-with-savepoint), so that `--restore latest` goes on as if the run had never stopped.
-    if (stoppedBy === 'end of input' || coordinator === undefined) advanceWatermark(Infinity);
+    if (stoppedBy === 'end of input' || coordinator === undefined) await advanceWatermark(Infinity);
+    await settle();
     await flushSinks();
     // The final checkpoint commits what the sinks hold since the previous one.
     if (coordinator !== undefined) await checkpoint();
@@ -347,6 +424,16 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   }
   const written = new Map<string, number>();
   for (const [id, sink] of sinks) written.set(id, sink.written);
+  const { rows, residentRows } = measureState();
+  const state: StateSummary = {
+    rows,
+    peakRows,
+    residentRows,
+    peakResidentRows,
+    memoryBudgetBytes: budget?.bytes,
+    evictedRows: budget?.evictedRows ?? 0,
+    loadedRows: budget?.loadedRows ?? 0,
+  };
   return {
     elapsedMs: Date.now() - started,
     recordsIn: metrics.recordsIn,
@@ -359,6 +446,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     checkpointMs,
     lastCheckpoint,
     restoredFrom,
+    state,
   };
 }
 

@@ -66,6 +66,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--output-path <dir>', 'sets the `output` parameter when the spec declares one; relative file sink paths resolve against it')
     .option('--checkpoint-dir <dir>', "where checkpoints are written; turns them on (default with `checkpoints:` in the spec: .pipec/checkpoints/<pipeline>)")
     .option('--restore <latest|path>', 'go on from a checkpoint: the newest in the checkpoint directory, or a checkpoint path')
+    .option(
+      '--state-memory <size>',
+      'memory for keyed state rows (e.g. 64MB, 1GB; KB, MB, GB are 1024-based): past it, clean rows go to the rocksdb backend after each checkpoint and come back when needed; turns checkpoints on',
+      byteSize('--state-memory'),
+    )
     .option('--param <name=value>', 'override a parameter (repeatable)', collectParam, {})
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', positiveInt('--metrics-port'))
     .addOption(formatOption())
@@ -157,6 +162,19 @@ function nonNegativeInt(flag: string) {
   };
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size in bytes with an optional unit: `512`, `64MB`, `1.5GiB` (KB, MB and GB are 1024-based, as the JVM's -Xmx). */
+function byteSize(flag: string) {
+  return (value: string): number => {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+    const unit = match === null ? undefined : BYTE_UNITS[match[2].toLowerCase() || 'b'];
+    const bytes = unit === undefined ? NaN : Math.floor(Number(match![1]) * unit);
+    if (!(bytes >= 1)) throw new InvalidArgumentError(`${flag} takes a size such as 512MB or 2GB (units B, KB, MB, GB), got "${value}"`);
+    return bytes;
+  };
+}
+
 function nonNegativeNumber(flag: string) {
   return (value: string): number => {
     if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${flag} takes a number of seconds ≥ 0, got "${value}"`);
@@ -243,6 +261,7 @@ interface RunCliOptions {
   outputPath?: string;
   checkpointDir?: string;
   restore?: string;
+  stateMemory?: number;
   param: Record<string, string>;
   metricsPort?: number;
   format: OutputFormat;
@@ -326,16 +345,22 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
 }
 
 /**
- * Checkpoints are on when the spec declares `checkpoints:`, or `--checkpoint-dir` or `--restore` asks for them (then
- * with the defaults). The directory: `--checkpoint-dir`, else the one holding the checkpoint `--restore` names, else
- * .pipec/checkpoints/<pipeline>.
+ * Checkpoints are on when the spec declares `checkpoints:`, or `--checkpoint-dir`, `--restore` or `--state-memory`
+ * asks for them (then with the defaults: evicted rows live in the backend, written at checkpoints). The directory:
+ * `--checkpoint-dir`, else the one holding the checkpoint `--restore` names, else .pipec/checkpoints/<pipeline>.
  */
 function checkpointSettings(job: JobDefinition, options: RunCliOptions): RunOptions['checkpoints'] {
-  if (job.checkpoints === undefined && options.checkpointDir === undefined && options.restore === undefined) return undefined;
+  if (options.stateMemory !== undefined && job.state.backend !== 'rocksdb') {
+    throw new UsageError(
+      `--state-memory needs the rocksdb state backend, which keeps the rows evicted from memory; the spec has \`state: { backend: ${job.state.backend} }\`: set rocksdb (the default) or leave out --state-memory`,
+    );
+  }
+  const asked = options.checkpointDir !== undefined || options.restore !== undefined || options.stateMemory !== undefined;
+  if (job.checkpoints === undefined && !asked) return undefined;
   const restoreParent = options.restore === undefined || options.restore === 'latest' ? undefined : checkpointParent(resolve(options.restore));
   const directory = resolve(options.checkpointDir ?? restoreParent ?? join('.pipec', 'checkpoints', job.name));
   const { intervalMs, mode, retain } = job.checkpoints ?? { intervalMs: 10_000, mode: 'exactly_once', retain: 3 };
-  return { directory, intervalMs, mode, retain, backend: job.state.backend };
+  return { directory, intervalMs, mode, retain, backend: job.state.backend, memoryBudgetBytes: options.stateMemory };
 }
 
 /** The checkpoint directory a `--restore` path lies in: the parent of a chk-NNNNNN, else the path itself. */
@@ -347,7 +372,7 @@ function formatSummary(name: string, summary: RunSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const lines = [`\n${name}: stopped by ${summary.stoppedBy} after ${seconds.toFixed(2)} s`];
   const restored = summary.restoredFrom;
-  if (restored !== undefined) lines.push(`  restored from ${relativeToCwd(restored.path)} (${restored.stateRows} state rows) in ${(restored.durationMs / 1000).toFixed(2)} s`);
+  if (restored !== undefined) lines.push(`  restored from ${relativeToCwd(restored.path)} (${restored.stateRows} state rows in ${(restored.durationMs / 1000).toFixed(2)} s)`);
   if (summary.restarts > 0) lines.push(`  restarted ${summary.restarts} times after failures`);
   for (const [source, count] of summary.recordsIn) {
     const bad = summary.badRecords.get(source) ?? 0;
@@ -356,6 +381,14 @@ function formatSummary(name: string, summary: RunSummary): string {
   for (const [sink, count] of summary.written) lines.push(`  sink ${sink}: ${count} records`);
   for (const [step, count] of summary.lateRecords) lines.push(`  step ${step}: ${count} late records to its late output`);
   for (const [step, count] of summary.droppedRecords) lines.push(`  step ${step}: ${count} records dropped as too late`);
+  const state = summary.state;
+  if (state.peakRows > 0) {
+    const budget = state.memoryBudgetBytes === undefined ? '' : ` (--state-memory ${formatBytes(state.memoryBudgetBytes)}: ${state.evictedRows} rows evicted, ${state.loadedRows} loaded back)`;
+    lines.push(
+      `  state: ${state.rows} rows at the end, ${state.residentRows} of them in memory; at most ${state.peakRows} rows, ` +
+        `${state.peakResidentRows} in memory${budget}`,
+    );
+  }
   const last = summary.lastCheckpoint;
   if (last !== undefined) {
     lines.push(

@@ -3,7 +3,9 @@
 // The executor runs every task of a process on one thread and calls the coordinator between two rounds of
 // batches, when every record polled so far has gone through every operator and exchange and the sinks are flushed:
 // that instant is already a consistent cut (what Flink's aligned barriers establish across threads), so a
-// checkpoint is a snapshot of it: source positions, keyed state, watermarks and the sinks' pending output.
+// checkpoint is a snapshot of it: source positions, keyed state, watermarks and the sinks' pending output. Under a
+// memory budget the executor first loads every row operators asked for, so that no record waits for state at the
+// cut; after the checkpoint, every row is clean and operators evict what exceeds the budget.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { keyGroupOf, taskOfKeyGroup } from '../keys.ts';
 import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
 import { openStateBackend, readCheckpointState } from '../state/index.ts';
 import { compareStateSchemas, fieldsToReset } from '../state/schema.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import type { WatermarkTracker } from '../time/watermarks.ts';
 import {
   findCheckpoint,
@@ -34,6 +37,11 @@ export interface RunCheckpointSettings {
   readonly mode: 'exactly_once' | 'at_least_once';
   readonly retain: number;
   readonly backend: StateBackendKind;
+  /**
+   * `--state-memory`: the bytes the values of keyed state rows may take in memory (estimated), over all operators;
+   * past it, operators evict clean rows to the backend after each checkpoint. Needs the rocksdb backend.
+   */
+  readonly memoryBudgetBytes?: number;
 }
 
 /** The parts of a run a checkpoint cuts through. */
@@ -92,13 +100,15 @@ export async function checkpointToRestore(
  * Puts a checkpoint's keyed state back into the operators of the tasks: each row goes to the task that owns its
  * key group now (the parallelism may differ from the checkpoint's), to the operator with the row's uid; then every
  * operator re-registers its timers at the checkpoint's watermark. Returns the rows restored; rows of a uid no
- * operator has (a step removed, or its uid changed) are dropped, and said so.
+ * operator has (a step removed, or its uid changed) are dropped, and said so. With a memory budget (when the
+ * backend holds the checkpoint's rows), keyed rows past it stay in the backend, as if evicted.
  */
 export async function restoreKeyedState(
   restored: CheckpointToRestore,
   job: JobDefinition,
   tasks: readonly { readonly operators: readonly Operator[] }[],
   log: (line: string) => void,
+  budget?: MemoryBudget,
 ): Promise<number> {
   const { metadata, location } = restored;
   const reset = fieldsToReset(metadata.stateSchema, job.stateSchema);
@@ -115,15 +125,18 @@ export async function restoreKeyedState(
   const dropped = new Map<string, number>();
   let rows = 0;
   await readCheckpointState(join(location.path, STATE_DIRECTORY), metadata.backend, { first: 0, last: metadata.maxParallelism - 1 }, (row) => {
-    const states = broadcastByUid.get(row.uid) ?? [statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid)];
-    if (states[0] === undefined) {
+    const broadcast = broadcastByUid.get(row.uid);
+    const state = broadcast === undefined ? statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid) : undefined;
+    if (broadcast === undefined && state === undefined) {
       dropped.set(row.uid, (dropped.get(row.uid) ?? 0) + 1);
       return;
     }
+    rows++;
     const stale = reset.get(row.uid);
     const value = stale === undefined ? row.value : withoutAccumulatorFields(row.value, stale);
-    for (const state of states) state!.restoreRow(row.key, row.namespace, value);
-    rows++;
+    if (broadcast !== undefined) for (const copy of broadcast) copy.restoreRow(row.key, row.namespace, value);
+    else if (budget !== undefined) budget.restoreRow(state!, row.key, row.namespace, value);
+    else state!.restoreRow(row.key, row.namespace, value);
   });
   for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
   const watermark = metadata.watermark ?? -Infinity;
@@ -155,8 +168,13 @@ export class CheckpointCoordinator {
     private readonly backend: StateBackend,
     private readonly work: string,
     private nextId: number,
-    /** The backend does not hold the restored rows yet (a fresh one, or another kind): the next snapshot is full. */
+    /**
+     * The backend does not hold the restored rows as the operators do (a fresh one, another kind, or rows a
+     * migration reset fields of): the next snapshot is full, and a restore keeps every row in memory until then.
+     */
     private needsFullSnapshot: boolean,
+    /** With `memoryBudgetBytes`. */
+    readonly memoryBudget: MemoryBudget | undefined,
   ) {}
 
   /** Opens the run's state backend (from the restored checkpoint's state when it has the same kind). */
@@ -167,12 +185,18 @@ export class CheckpointCoordinator {
     maxParallelism: number,
     restored: CheckpointToRestore | undefined,
   ): Promise<CheckpointCoordinator> {
+    if (settings.memoryBudgetBytes !== undefined && settings.backend !== 'rocksdb') {
+      throw new Error(`a state memory budget needs the rocksdb state backend, which keeps evicted rows; the job's backend is ${settings.backend}`);
+    }
     const work = await workDirectory(settings.directory);
     const sameKind = restored !== undefined && restored.metadata.backend === settings.backend;
     const backend = await openStateBackend(settings.backend, work, sameKind ? join(restored.location.path, STATE_DIRECTORY) : undefined);
     // Ids only grow, also after restoring a checkpoint of another directory: sinks name pending output by them.
     const nextId = Math.max(await nextCheckpointId(settings.directory), (restored?.metadata.id ?? 0) + 1);
-    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !sameKind);
+    const budget = settings.memoryBudgetBytes === undefined ? undefined : new MemoryBudget(settings.memoryBudgetBytes, backend, maxParallelism);
+    const migrated = restored !== undefined && fieldsToReset(restored.metadata.stateSchema, job.stateSchema).size > 0;
+    const needsFullSnapshot = restored !== undefined && (!sameKind || migrated);
+    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, needsFullSnapshot, budget);
   }
 
   get delivery(): RunCheckpointSettings['mode'] {
@@ -245,8 +269,18 @@ export class CheckpointCoordinator {
     );
     for (const [sinkId, sink] of cut.sinks) if (sinkId in prepared) await sink.commit!(prepared[sinkId]);
     await pruneCheckpoints(this.settings.directory, this.settings.retain);
+    this.memoryBudget?.evict();
     const { stateBytes, sharedBytes } = metadata;
     return { id, path, durationMs: performance.now() - started, stateRows, stateBytes, sharedBytes };
+  }
+
+  /**
+   * The memory budget for a restore: undefined when the backend does not hold the restored rows as restored
+   * (another backend kind, a migration), for then every row must stay in memory until the first checkpoint has
+   * written them.
+   */
+  get restoreBudget(): MemoryBudget | undefined {
+    return this.needsFullSnapshot ? undefined : this.memoryBudget;
   }
 
   /** Closes the backend and removes the run's live state (the checkpoints keep what they need). */
@@ -256,10 +290,11 @@ export class CheckpointCoordinator {
   }
 
   private rowWriter(uid: string, rows: StateRow[]) {
-    const maxParallelism = this.maxParallelism;
+    const { maxParallelism, memoryBudget } = this;
     return {
       put(key: Key, namespace: StateNamespace, value: unknown): void {
         rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value });
+        memoryBudget?.observe(uid, key, namespace, value);
       },
       delete(key: Key, namespace: StateNamespace): void {
         rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value: undefined });

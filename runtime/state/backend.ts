@@ -2,7 +2,8 @@
 //
 // Operators keep their working state in memory (the hot path never waits on a backend). At each checkpoint the
 // executor collects the rows operators changed (OperatorState.snapshot) and hands them to the backend in one batch;
-// the backend then writes the checkpoint's copy of the state into the checkpoint's directory.
+// the backend then writes the checkpoint's copy of the state into the checkpoint's directory. Under a memory
+// budget, operators drop clean rows from memory after a checkpoint, and the executor reads them back in batches.
 
 import type { Key, StateNamespace } from '../api.ts';
 
@@ -17,6 +18,9 @@ export interface StateRow {
   /** Plain JSON data; undefined in a change set means the row was deleted. */
   readonly value: unknown;
 }
+
+/** Where a row is filed: a row without its value. */
+export type StateRowAddress = Omit<StateRow, 'value'>;
 
 export type StateBackendKind = 'memory' | 'rocksdb';
 
@@ -35,6 +39,12 @@ export interface StateBackend {
   readonly incremental: boolean;
   /** Applies one checkpoint's rows (puts, and deletes where value is undefined) as one atomic batch. */
   write(rows: readonly StateRow[]): Promise<void>;
+  /**
+   * The values of rows as of the last `write`, in the order asked, undefined for a row it does not hold; read in one
+   * batch. Operators under a memory budget read back the rows they evicted. Only an incremental backend holds rows
+   * between checkpoints: memory throws.
+   */
+  read(rows: readonly StateRowAddress[]): Promise<unknown[]>;
   /**
    * Writes the state as of the last `write` into `directory` (it exists and is empty). rocksdb flushes and
    * hard-links its SST files, so files unchanged since an earlier checkpoint are shared, not copied.

@@ -5,7 +5,7 @@ import type { KeyGroupRange, StateBackend, StateBackendKind, StateRow } from './
 import { MemoryStateBackend, readMemoryCheckpoint } from './memory.ts';
 import { readRocksDBCheckpoint, RocksDBStateBackend } from './rocksdb.ts';
 
-export type { CheckpointStateStats, KeyGroupRange, StateBackend, StateBackendKind, StateRow } from './backend.ts';
+export type { CheckpointStateStats, KeyGroupRange, StateBackend, StateBackendKind, StateRow, StateRowAddress } from './backend.ts';
 
 /**
  * The live backend of one run. rocksdb keeps its database in `workDirectory` (created; an earlier run's database

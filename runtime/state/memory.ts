@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from './backend.ts';
+import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow, StateRowAddress } from './backend.ts';
 import { syncToDisk } from '../files.ts';
 
 /** The file of a memory checkpoint's state directory. */
@@ -34,6 +34,14 @@ export class MemoryStateBackend implements StateBackend {
       }
     }
     this.rows = rows.slice();
+  }
+
+  /** Nothing is evicted with this backend: every checkpoint takes every row from the operators, so they keep them all. */
+  async read(rows: readonly StateRowAddress[]): Promise<unknown[]> {
+    throw new Error(
+      `the memory state backend cannot read rows back (asked for ${rows.length} of state '${rows[0]?.uid}'); ` +
+        `a state memory budget needs the rocksdb state backend`,
+    );
   }
 
   /** Writes state.jsonl under a temporary name, syncs it and renames it, so the file is whole or absent. */

@@ -34,10 +34,20 @@ declare module 'rocksdb-native' {
     destroy(): void;
   }
 
+  /** Gets gathered and sent to the database in one call by `flush`. */
+  interface ReadBatch {
+    /** Resolves, once the batch is flushed, the value, or null when the key is absent. */
+    get(key: Buffer): Promise<Buffer | null>;
+    flush(): Promise<void>;
+    /** Every batch must be destroyed, or `close` never returns. */
+    destroy(): void;
+  }
+
   class RocksDB {
     constructor(path: string, options?: DatabaseOptions);
     ready(): Promise<void>;
     write(options?: { readonly capacity?: number }): WriteBatch;
+    read(options?: { readonly capacity?: number }): ReadBatch;
     iterator(range: Range, options?: IteratorOptions): AsyncIterable<Entry>;
     /** Flushes the memtable into an SST file and waits for it. */
     flush(): Promise<void>;

@@ -12,7 +12,7 @@
 import { copyFile, link, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import RocksDB from 'rocksdb-native';
-import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow } from './backend.ts';
+import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow, StateRowAddress } from './backend.ts';
 import { syncToDisk } from '../files.ts';
 
 /** The file every RocksDB database has: it names the current MANIFEST. */
@@ -74,6 +74,19 @@ export class RocksDBStateBackend implements StateBackend {
     }
   }
 
+  async read(rows: readonly StateRowAddress[]): Promise<unknown[]> {
+    if (rows.length === 0) return [];
+    const batch = this.database.read({ capacity: rows.length });
+    try {
+      const gets = rows.map((row) => batch.get(encodeRowKey(row)));
+      // Together, so that a failed batch, which rejects every get too, leaves no rejection unhandled.
+      const [, values] = await Promise.all([batch.flush(), Promise.all(gets)]);
+      return values.map((value) => (value === null ? undefined : JSON.parse(value.toString('utf8'))));
+    } finally {
+      batch.destroy();
+    }
+  }
+
   async checkpoint(directory: string): Promise<CheckpointStateStats> {
     await this.database.flush();
     // Suspended, no flush or compaction runs and no file is deleted: the files listed are the database, and stay.
@@ -122,7 +135,7 @@ export async function readRocksDBCheckpoint(
   }
 }
 
-function encodeRowKey(row: StateRow): Buffer {
+function encodeRowKey(row: StateRowAddress): Buffer {
   const keyGroup = row.keyGroup;
   if (!(keyGroup >= 0 && keyGroup <= MAX_KEY_GROUP)) {
     throw new Error(

@@ -13,8 +13,8 @@ export interface Timer<K extends Key = string> {
 class TimerEntry<K extends Key> implements Timer<K> {
   /** Position in the heap array, kept current so that deleting a timer is O(log n). */
   heapIndex = -1;
-  /** The next timer of the same (key, window): usually there is none, at most a fire and a cleanup timer. */
-  nextInWindow: TimerEntry<K> | undefined = undefined;
+  /** The next timer of the same key: a key rarely has more than a few (a window's fire and cleanup, a session or two). */
+  nextOfKey: TimerEntry<K> | undefined = undefined;
 
   constructor(
     readonly timestamp: number,
@@ -37,8 +37,11 @@ function isEarlier<K extends Key>(a: TimerEntry<K>, b: TimerEntry<K>): boolean {
  */
 export class TimerService<K extends Key = string> {
   private readonly heap: TimerEntry<K>[] = [];
-  /** key → window → the timers of that (key, window), linked through `nextInWindow`. */
-  private readonly index = new Map<K, Map<number, TimerEntry<K>>>();
+  /**
+   * key → the timers of that key, linked through `nextOfKey`. One chain per key rather than a Map per key and
+   * window: a Map per key cost about 200 bytes a timer with a million keys (sessions, dedupe), a chain nothing.
+   */
+  private readonly index = new Map<K, TimerEntry<K>>();
   private sequence = 0;
 
   get size(): number {
@@ -47,18 +50,13 @@ export class TimerService<K extends Key = string> {
 
   /** Registers a timer; returns false when the same timer was already registered. */
   register(timestamp: number, key: K, window: number): boolean {
-    let windows = this.index.get(key);
-    if (windows === undefined) {
-      windows = new Map();
-      this.index.set(key, windows);
-    }
-    const head = windows.get(window);
-    for (let entry = head; entry !== undefined; entry = entry.nextInWindow) {
-      if (entry.timestamp === timestamp) return false;
+    const head = this.index.get(key);
+    for (let entry = head; entry !== undefined; entry = entry.nextOfKey) {
+      if (entry.timestamp === timestamp && entry.window === window) return false;
     }
     const timer = new TimerEntry(timestamp, key, window, this.sequence++);
-    timer.nextInWindow = head;
-    windows.set(window, timer);
+    timer.nextOfKey = head;
+    this.index.set(key, timer);
     timer.heapIndex = this.heap.length;
     this.heap.push(timer);
     this.siftUp(timer.heapIndex);
@@ -74,8 +72,8 @@ export class TimerService<K extends Key = string> {
   }
 
   has(timestamp: number, key: K, window: number): boolean {
-    for (let entry = this.index.get(key)?.get(window); entry !== undefined; entry = entry.nextInWindow) {
-      if (entry.timestamp === timestamp) return true;
+    for (let entry = this.index.get(key); entry !== undefined; entry = entry.nextOfKey) {
+      if (entry.timestamp === timestamp && entry.window === window) return true;
     }
     return false;
   }
@@ -98,19 +96,66 @@ export class TimerService<K extends Key = string> {
     return timer;
   }
 
-  private unindex(timestamp: number, key: K, window: number): TimerEntry<K> | undefined {
-    const windows = this.index.get(key);
-    if (windows === undefined) return undefined;
-    let previous: TimerEntry<K> | undefined;
-    for (let entry = windows.get(window); entry !== undefined; previous = entry, entry = entry.nextInWindow) {
-      if (entry.timestamp !== timestamp) continue;
-      if (previous !== undefined) previous.nextInWindow = entry.nextInWindow;
-      else if (entry.nextInWindow !== undefined) windows.set(window, entry.nextInWindow);
-      else {
-        windows.delete(window);
-        if (windows.size === 0) this.index.delete(key);
+  /**
+   * Calls `visit` with every timer due at `time` (timestamp <= time), in no particular order, leaving them all
+   * registered: what an operator must have in memory before it polls them. Visits only the part of the heap that is
+   * due.
+   */
+  forEachDue(time: number, visit: (timer: Timer<K>) => void): void {
+    const heap = this.heap;
+    const positions = heap.length > 0 && heap[0].timestamp <= time ? [0] : [];
+    for (let position = positions.pop(); position !== undefined; position = positions.pop()) {
+      visit(heap[position]);
+      for (const child of [2 * position + 1, 2 * position + 2]) {
+        if (child < heap.length && heap[child].timestamp <= time) positions.push(child);
       }
-      entry.nextInWindow = undefined;
+    }
+  }
+
+  /**
+   * Calls `visit` with the timers due at `time` in timestamp order (ties in no particular order) until it returns
+   * false, leaving them all registered: a best-first walk of the heap, so stopping after k timers costs O(k log k)
+   * however many are due.
+   */
+  visitDueInOrder(time: number, visit: (timer: Timer<K>) => boolean): void {
+    const heap = this.heap;
+    if (heap.length === 0 || heap[0].timestamp > time) return;
+    // Positions of the heap whose parents were visited, as a min-heap by their timers' timestamps.
+    const frontier = [0];
+    const earlier = (a: number, b: number) => heap[frontier[a]].timestamp < heap[frontier[b]].timestamp;
+    while (frontier.length > 0) {
+      const position = frontier[0];
+      const last = frontier.pop()!;
+      if (frontier.length > 0) {
+        frontier[0] = last;
+        for (let at = 0; ; ) {
+          const left = 2 * at + 1;
+          if (left >= frontier.length) break;
+          const child = left + 1 < frontier.length && earlier(left + 1, left) ? left + 1 : left;
+          if (!earlier(child, at)) break;
+          [frontier[at], frontier[child]] = [frontier[child], frontier[at]];
+          at = child;
+        }
+      }
+      if (!visit(heap[position])) return;
+      for (const child of [2 * position + 1, 2 * position + 2]) {
+        if (child >= heap.length || heap[child].timestamp > time) continue;
+        frontier.push(child);
+        for (let at = frontier.length - 1; at > 0 && earlier(at, (at - 1) >> 1); at = (at - 1) >> 1) {
+          [frontier[at], frontier[(at - 1) >> 1]] = [frontier[(at - 1) >> 1], frontier[at]];
+        }
+      }
+    }
+  }
+
+  private unindex(timestamp: number, key: K, window: number): TimerEntry<K> | undefined {
+    let previous: TimerEntry<K> | undefined;
+    for (let entry = this.index.get(key); entry !== undefined; previous = entry, entry = entry.nextOfKey) {
+      if (entry.timestamp !== timestamp || entry.window !== window) continue;
+      if (previous !== undefined) previous.nextOfKey = entry.nextOfKey;
+      else if (entry.nextOfKey !== undefined) this.index.set(key, entry.nextOfKey);
+      else this.index.delete(key);
+      entry.nextOfKey = undefined;
       return entry;
     }
     return undefined;

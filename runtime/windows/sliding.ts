@@ -2,7 +2,7 @@
 import type { Key, Operator, OperatorState, StateNamespace, StateRowWriter } from '../api.ts';
 import { TimerService } from '../time/timers.ts';
 import { greatestCommonDivisor, requireDuration, requirePositiveDuration, windowStart } from './assigners.ts';
-import { SliceRows, type Slice } from './checkpoint.ts';
+import { emptySlice, SliceRows, type Slice } from './checkpoint.ts';
 import { rejectLateRecord, type WindowOperatorOptions } from './lateness.ts';
 
 export interface SlidingWindowOptions<K extends Key, In, Acc, Out> extends WindowOperatorOptions<K, In, Acc, Out> {
@@ -89,7 +89,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     if (!Number.isSafeInteger(options.offsetMs)) throw new RangeError(`offsetMs must be a whole number of milliseconds, got ${options.offsetMs}`);
     this.id = options.id;
     this.uid = options.uid ?? options.id;
-    this.rows = new SliceRows(options.aggregation);
+    this.rows = new SliceRows(this.uid, options.aggregation);
     this.sizeMs = options.sizeMs;
     this.slideMs = options.slideMs;
     this.offsetMs = options.offsetMs;
@@ -169,7 +169,12 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
 
   restored(watermark: number): void {
     this.watermark = watermark;
-    this.rows.restore((paneStart) => this.openPane(paneStart, this.lastWindowStart(paneStart)));
+    this.rows.restore(
+      (paneStart) => this.openPane(paneStart, this.lastWindowStart(paneStart)),
+      () => {
+        throw new Error(`state '${this.uid}': sliding windows keep their rows in memory, and restore none evicted`);
+      },
+    );
   }
 
   /** The start of the last window containing a pane: no later window contains it. */
@@ -192,7 +197,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       if (maxTimestamp > this.watermark) this.timers.register(maxTimestamp, '', start);
       else this.timers.register(maxTimestamp + this.allowedLatenessMs, '', start);
     }
-    const pane: Pane<K, Acc> = { start: paneStart, earliestFiring, accumulators: new Map(), changed: new Set(), persisted: false };
+    const pane: Pane<K, Acc> = { ...emptySlice<K, Acc>(paneStart), earliestFiring };
     this.panes.set(paneStart, pane);
     return pane;
   }

@@ -122,7 +122,7 @@ describe.each(['rocksdb', 'memory'])('exactly-once recovery with the %s backend'
     if (outcome === 'killed') {
       const last = pipec(['run', 'crashy.yaml', '--restore', 'latest', '--param', `backend=${backend}`], { cwd: directory });
       expect(last.status, last.stderr).toBe(0);
-      expect(last.stderr).toMatch(/restored from \.pipec\/checkpoints\/crashy\/chk-\d+ \(\d+ state rows\)/);
+      expect(last.stderr).toMatch(/restored from \.pipec\/checkpoints\/crashy\/chk-\d+ \(\d+ state rows in \d+\.\d\d s\)/);
     }
     // Killed mid-run at least twice, each time after a checkpoint of its own.
     expect(kills.length).toBeGreaterThanOrEqual(2);

@@ -11,6 +11,7 @@ import { readFloat, readInt, readString } from '../../../runtime/decode.ts';
 import { runJob, type RunOptions } from '../../../runtime/executor.ts';
 import { TumblingWindowOperator } from '../../../runtime/windows/tumbling.ts';
 import type { WindowAggregation } from '../../../runtime/windows/aggregation.ts';
+import { generatedOrders } from '../../support/jobs.ts';
 
 interface Order {
   category: string;
@@ -53,13 +54,7 @@ function revenueJob(restart: RestartSettings | undefined): JobDefinition {
     spec: 'restarting.yaml',
     pipecVersion: 'test',
     sources: [
-      {
-        id: 'orders',
-        connector: 'generator',
-        options: { dataset: 'orders', seed: 5, count: 20_000, out_of_order: 0.1, max_lateness: 1000 },
-        decode: (raw, decoder) => ({ category: readString(raw, 'category', decoder), price: readFloat(raw, 'price', decoder), ts: readInt(raw, 'ts', decoder) }),
-        eventTime: { extract: (order: Order) => order.ts, maxOutOfOrdernessMs: 2000, idleTimeoutMs: 0 },
-      },
+      generatedOrders(5, 20_000, (raw, decoder) => ({ category: readString(raw, 'category', decoder), price: readFloat(raw, 'price', decoder), ts: readInt(raw, 'ts', decoder) })),
     ],
     sinks: [{ id: 'out', connector: 'file', options: { path: 'revenue.jsonl' } }],
     state: { backend: 'rocksdb' },

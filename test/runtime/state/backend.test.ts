@@ -277,6 +277,27 @@ describe('rocksdb state backend', () => {
     expect(readdirSync(work)).toEqual(['notes.txt']);
   });
 
+  it('reads rows back in one batch, as of the last write, from a fresh database and one restored from a checkpoint', async () => {
+    const random = seededRandom(24);
+    const model: Model = new Map();
+    const backend = await openStateBackend('rocksdb', join(root, 'work'));
+    await writeState(backend, model, addRows(model, random, 5000));
+    await writeState(backend, model, changeRows(model, random, 0.3));
+    const deleted = addRows(new Map(model), random, 50);
+    const asked = [...[...model.values()].filter(() => random() < 0.2), ...deleted].sort(() => random() - 0.5);
+    const expected = asked.map((row) => model.get(rowId(row))?.value);
+    expect(expected.filter((value) => value === undefined)).toHaveLength(50);
+    expect(await backend.read(asked)).toEqual(expected);
+    expect(await backend.read([])).toEqual([]);
+    const checkpoint = directory('checkpoint');
+    await backend.checkpoint(checkpoint);
+    await backend.close();
+
+    const restored = await openStateBackend('rocksdb', join(root, 'work-restored'), checkpoint);
+    expect(await restored.read(asked)).toEqual(expected);
+    await restored.close();
+  });
+
   it('rejects a key group beyond two bytes, naming the option to lower', async () => {
     const backend = await openStateBackend('rocksdb', join(root, 'work'));
     const row: StateRow = { keyGroup: 65_536, uid: 'sessions', key: 'u-1', namespace: 0, value: 1 };
@@ -286,6 +307,13 @@ describe('rocksdb state backend', () => {
 });
 
 describe('memory state backend', () => {
+  it('reads no rows back: a memory budget needs the rocksdb backend', async () => {
+    const backend = await openStateBackend('memory', join(root, 'work'));
+    const row = { keyGroup: 0, uid: 'sessions', key: 'u-1', namespace: 0 };
+    await expect(backend.read([row])).rejects.toThrow(/memory state backend cannot read rows back.*needs the rocksdb state backend/);
+    await backend.close();
+  });
+
   it('writes the same file for the same rows in any order', async () => {
     const model: Model = new Map();
     const rows = addRows(model, seededRandom(31), 1000);

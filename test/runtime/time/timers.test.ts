@@ -37,7 +37,7 @@ describe('TimerService', () => {
     expect(timers.register(10, 'k', 1)).toBe(true); // fired timers can be registered again
   });
 
-  it('agrees with a sorted list under random registrations, deletions and polls', () => {
+  it('agrees with a sorted list under random registrations, deletions and polls, and visits exactly the due timers', () => {
     const random = seededRandom(99);
     const timers = new TimerService();
     const live: Array<{ timestamp: number; key: string; window: number; sequence: number }> = [];
@@ -58,6 +58,14 @@ describe('TimerService', () => {
       } else {
         now += Math.floor(random() * 30);
         const due = live.filter((t) => t.timestamp <= now).sort((a, b) => a.timestamp - b.timestamp || a.sequence - b.sequence);
+        const visited: string[] = [];
+        timers.forEachDue(now, (t) => visited.push(`${t.timestamp}/${t.key}/${t.window}`));
+        expect(visited.sort()).toEqual(due.map((t) => `${t.timestamp}/${t.key}/${t.window}`).sort());
+        const inOrder: number[] = [];
+        const stopAfter = Math.floor(random() * (due.length + 1));
+        timers.visitDueInOrder(now, (t) => inOrder.push(t.timestamp) < stopAfter);
+        expect(inOrder).toEqual(due.slice(0, Math.max(1, stopAfter)).map((t) => t.timestamp).slice(0, due.length));
+        expect(timers.size).toBe(live.length);
         expect(drain(timers, now)).toEqual(due.map((t) => `${t.timestamp}/${t.key}/${t.window}`));
         for (const t of due) live.splice(live.indexOf(t), 1);
       }

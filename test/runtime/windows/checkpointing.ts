@@ -1,6 +1,6 @@
-// Drives a keyed operator through checkpoints, crashes and restores (also at other parallelisms), keeping the rows a backend would hold.
+// Drives a keyed operator through checkpoints, crashes and restores (also at other parallelisms), keeping the rows a backend would hold; optionally evicting rows to it and loading them back, as under a memory budget.
 import { expect } from 'vitest';
-import type { Key, OperatorState, StateNamespace, StateRowWriter } from '../../../runtime/api.ts';
+import type { Key, OperatorState, RowAddress, StateNamespace, StateRowWriter } from '../../../runtime/api.ts';
 import { keyGroupOf, taskOfKeyGroup } from '../../../runtime/keys.ts';
 import { seededRandom } from '../../support/random.ts';
 import type { Action } from './harness.ts';
@@ -47,6 +47,12 @@ export class StateModel implements StateRowWriter {
     this.rows.delete(rowId(key, namespace));
     this.deletes++;
   }
+
+  /** A row's value as a backend reads it back (a copy), undefined when there is none. */
+  read({ key, namespace }: RowAddress): unknown {
+    const row = this.rows.get(rowId(key, namespace));
+    return row === undefined ? undefined : JSON.parse(JSON.stringify(row.value));
+  }
 }
 
 /** JSON tells 1, '1' and true apart, as a backend's key encoding must. */
@@ -75,6 +81,12 @@ export interface CheckpointOptions {
   readonly crashes: number;
   /** The parallelism each restore takes, in turn (the last one stays); the run starts at 1. */
   readonly parallelisms?: readonly number[];
+  /**
+   * As under a memory budget: after random checkpoints and after each restore, each task evicts down to a random
+   * share of its rows; before each watermark, checkpoint and the end, the rows operators ask for are loaded from the
+   * model (and parked records replayed). Outputs then keep their order per key only.
+   */
+  readonly evict?: boolean;
 }
 
 export interface CheckpointedRun {
@@ -86,6 +98,9 @@ export interface CheckpointedRun {
   readonly written: number;
   /** Rows held by the backend after the last checkpoint, over all tasks. */
   readonly heldRows: number;
+  /** Rows evicted and loaded back, with `evict`. */
+  readonly evicted: number;
+  readonly loaded: number;
 }
 
 interface Task {
@@ -110,6 +125,8 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
   let written = 0;
   let checkpoints = 0;
   let restores = 0;
+  let evicted = 0;
+  let loaded = 0;
   const crashPositions = Array.from({ length: options.crashes }, () => Math.floor(random() * actions.length)).sort((a, b) => a - b);
 
   const startTask = (model: StateModel): Task => {
@@ -121,14 +138,38 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
   let position = 0;
   let watermark = -Infinity;
 
+  /** Loads what the task's operator asks for from its model until it asks for nothing more; returns the rows loaded. */
+  const settle = (task: Task): number => {
+    const state = task.subject.state;
+    let rowsLoaded = 0;
+    for (let rows = state.pendingLoads?.() ?? []; rows.length > 0; rows = state.pendingLoads!()) {
+      state.loaded!(rows, rows.map((row) => task.model.read(row)));
+      rowsLoaded += rows.length;
+    }
+    loaded += rowsLoaded;
+    return rowsLoaded;
+  };
+
+  /** Each task evicts down to a random share of its resident rows. */
+  const evict = (): void => {
+    for (const task of tasks) {
+      const state = task.subject.state;
+      const resident = state.residentRows ?? state.size;
+      evicted += state.evict?.(Math.floor(random() * random() * resident)) ?? 0;
+      expect(state.size).toBe(task.model.rows.size);
+    }
+  };
+
   const takeCheckpoint = (): void => {
     for (const task of tasks) {
+      settle(task);
       const model = full ? new StateModel() : task.model;
       const before = model.puts + model.deletes;
       task.subject.state.snapshot(model, full);
       written += model.puts + model.deletes - before;
       if (full) expect(model.deletes, 'a full snapshot writes no deletes').toBe(0);
-      else if (options.verify) {
+      // A full snapshot needs every row in memory.
+      else if (options.verify && (task.subject.state.residentRows ?? task.subject.state.size) === task.subject.state.size) {
         const whole = new StateModel();
         task.subject.state.snapshot(whole, true);
         expect(model.rows).toEqual(whole.rows);
@@ -140,6 +181,7 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
     }
     checkpoint = { position, watermark };
     checkpoints++;
+    if (options.evict && random() < 0.5) evict();
   };
 
   const restore = (parallelism: number): void => {
@@ -153,7 +195,10 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
     for (const row of rows) {
       const task = tasks[taskOf(row.key, parallelism)];
       task.model.rows.set(rowId(row.key, row.namespace), row);
-      task.subject.state.restoreRow(row.key, row.namespace, row.value);
+      // Under eviction, rows may also come back as evicted: the model (the backend) holds them.
+      const state = task.subject.state;
+      if (options.evict && state.restoreEvicted !== undefined && random() < 0.5) state.restoreEvicted(row.key, row.namespace, row.value);
+      else state.restoreRow(row.key, row.namespace, row.value);
     }
     for (const task of tasks) {
       task.subject.state.restored(checkpoint.watermark);
@@ -162,6 +207,7 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
     position = checkpoint.position;
     watermark = checkpoint.watermark;
     restores++;
+    if (options.evict) evict();
   };
 
   while (position < actions.length) {
@@ -169,9 +215,23 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
     for (; position < end; position++) {
       const action = actions[position];
       if (action.kind === 'record') tasks[taskOf(action.event.key, tasks.length)].subject.apply(action);
-      else {
+      else if (!options.evict) {
         watermark = action.watermark;
         for (const task of tasks) task.subject.apply(action);
+      } else {
+        // In steps, as the executor cuts an advance that fires much evicted state, and loading a few rows at once
+        // (a firing stops to ask for more, and goes on when called again).
+        while (watermark < action.watermark) {
+          const maxRows = 1 + Math.floor(random() * 5);
+          watermark = Math.min(...tasks.map((task) => task.subject.state.watermarkStep?.(action.watermark, maxRows) ?? action.watermark));
+          const step: Action = { kind: 'watermark', watermark };
+          for (const task of tasks) {
+            task.subject.state.prepareWatermark?.(watermark, maxRows);
+            settle(task);
+            task.subject.apply(step);
+            while (settle(task) > 0) task.subject.apply(step);
+          }
+        }
       }
     }
     if (random() < 0.25) takeCheckpoint();
@@ -182,7 +242,7 @@ export function runWithCheckpoints(create: SubjectFactory, actions: readonly Act
   }
   takeCheckpoint();
   const heldRows = tasks.reduce((sum, task) => sum + task.model.rows.size, 0);
-  return { outputs: committed, checkpoints, restores, written, heldRows };
+  return { outputs: committed, checkpoints, restores, written, heldRows, evicted, loaded };
 }
 
 function taskOf(key: Key, parallelism: number): number {
@@ -226,5 +286,20 @@ export function expectExactlyOnce(
     const rescaled = runWithCheckpoints(create, actions, { seed: seed + parallelisms.length, crashes: parallelisms.length, parallelisms, verify: true });
     expect(outputsByKey(rescaled.outputs), `restored at parallelisms ${parallelisms.join(', ')}`).toEqual(wanted);
   }
+  if (create(() => {}).state.evict !== undefined) expectEvictionInvisible(create, actions, seed, wanted);
   return { uninterrupted, incremental, full };
+}
+
+/**
+ * Under eviction and loads at random points, with crashes, also restored at other parallelisms, each key's output is
+ * the uninterrupted run's, in order (only the order across keys may differ).
+ */
+function expectEvictionInvisible(create: SubjectFactory, actions: readonly Action[], seed: number, wanted: Map<Key, unknown[]>): void {
+  for (const [crashes, parallelisms] of [[0, [1]], [4, [1]], [3, [3, 2, 1]]] as const) {
+    const run = runWithCheckpoints(create, actions, { seed: seed + 10 + crashes, crashes, parallelisms, verify: true, evict: true });
+    const how = `evicting, with ${crashes} crashes at parallelisms ${parallelisms.join(', ')}`;
+    expect(outputsByKey(run.outputs), how).toEqual(wanted);
+    expect(run.evicted, how).toBeGreaterThan(100);
+    expect(run.loaded, how).toBeGreaterThan(50);
+  }
 }
