@@ -169,8 +169,8 @@ export class CheckpointCoordinator {
     private readonly work: string,
     private nextId: number,
     /**
-     * The backend does not hold the restored rows as the operators do (a fresh one, another kind, or rows a
-     * migration reset fields of): the next snapshot is full, and a restore keeps every row in memory until then.
+     * The backend does not hold the restored rows (it started empty: another kind, or a migration reset fields):
+     * the next snapshot is full, and a restore keeps every row in memory until then.
      */
     private needsFullSnapshot: boolean,
     /** With `memoryBudgetBytes`. */
@@ -189,14 +189,15 @@ export class CheckpointCoordinator {
       throw new Error(`a state memory budget needs the rocksdb state backend, which keeps evicted rows; the job's backend is ${settings.backend}`);
     }
     const work = await workDirectory(settings.directory);
-    const sameKind = restored !== undefined && restored.metadata.backend === settings.backend;
-    const backend = await openStateBackend(settings.backend, work, sameKind ? join(restored.location.path, STATE_DIRECTORY) : undefined);
+    // The backend starts from the checkpoint's own files when they hold the rows as the operators will: same kind,
+    // and no field a migration resets (else it starts empty, and the first snapshot writes every row).
+    const reuse =
+      restored !== undefined && restored.metadata.backend === settings.backend && fieldsToReset(restored.metadata.stateSchema, job.stateSchema).size === 0;
+    const backend = await openStateBackend(settings.backend, work, reuse ? join(restored.location.path, STATE_DIRECTORY) : undefined);
     // Ids only grow, also after restoring a checkpoint of another directory: sinks name pending output by them.
     const nextId = Math.max(await nextCheckpointId(settings.directory), (restored?.metadata.id ?? 0) + 1);
     const budget = settings.memoryBudgetBytes === undefined ? undefined : new MemoryBudget(settings.memoryBudgetBytes, backend, maxParallelism);
-    const migrated = restored !== undefined && fieldsToReset(restored.metadata.stateSchema, job.stateSchema).size > 0;
-    const needsFullSnapshot = restored !== undefined && (!sameKind || migrated);
-    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, needsFullSnapshot, budget);
+    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !reuse, budget);
   }
 
   get delivery(): RunCheckpointSettings['mode'] {

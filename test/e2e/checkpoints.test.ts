@@ -151,7 +151,11 @@ describe('restoring a checkpoint', () => {
   });
 
   it('resets a migrated field when restoring the old version, and not again when restoring a checkpoint of the new one', () => {
-    const migrated = SPEC.replace('    window: { tumbling: 10s }\n', '    window: { tumbling: 10s }\n    migrate: { reset: [revenue] }\n');
+    // Sessions migrate too: many of them get no record between a restore and the next checkpoint, so a backend that
+    // kept their old sums (rather than the reset values) would hand those back to the restore after the crash.
+    const migrated = SPEC.replace('    window: { tumbling: 10s }\n', '    window: { tumbling: 10s }\n    migrate: { reset: [revenue] }\n')
+      .replace('    window: { session: { gap: 20s } }\n', '    window: { session: { gap: 20s } }\n    migrate: { reset: [spend] }\n')
+      .replace('spend: sum(price * quantity)', 'spend: max(price * quantity)');
     const toMax = ['--param', 'rate=0', '--param', 'revenue=max(price * quantity)'];
     /** Old version for 5000 records, the new one for 5000 more, then (`crash`) stopped and restored, or on to the end. */
     const windowRows = (directory: string) => readFileSync(join(directory, 'out', 'windows.jsonl'), 'utf8').split('\n').filter((line) => line !== '');
@@ -171,10 +175,11 @@ describe('restoring a checkpoint', () => {
       const after = windowRows(directory).slice(before).map((line) => JSON.parse(line) as { revenue: number | null; top: number });
       expect(after.filter((row) => row.revenue !== null).length).toBeGreaterThan(50);
       for (const row of after) if (row.revenue !== null) expect(row.revenue).toBeLessThanOrEqual(5 * row.top);
-      return committed(directory)['windows.jsonl'];
+      const { 'windows.jsonl': windows, 'sessions.jsonl': sessions } = committed(directory);
+      return { windows, sessions };
     };
     const straight = run(false);
-    expect(straight.length).toBeGreaterThan(50);
+    expect(straight.windows.length).toBeGreaterThan(50);
     expect(run(true)).toEqual(straight);
   });
 
