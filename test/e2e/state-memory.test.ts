@@ -120,7 +120,7 @@ describe('pipec run --state-memory', () => {
     const result = pipec(['run', 'reference.yaml', '--state-memory', '1MB', '--records', '20000'], { cwd: directory });
     expect(result.status, result.stderr).toBe(0);
     // More than the final one: a checkpoint comes whenever the rows in memory reach the budget.
-    expect(result.stderr).toMatch(/checkpoints: ([2-9]|\d\d+), the last \.pipec\/checkpoints\/huge\/chk-\d+ \(20000 state rows/);
+    expect(result.stderr).toMatch(/checkpoints: ([2-9]|\d\d+) \([\d.]+ s in all\), the last \.pipec\/checkpoints\/huge\/chk-\d+ \(20000 state rows/);
     expect(stateLine(result.stderr).budget).toBe('1.0 MiB');
   });
 
