@@ -271,6 +271,12 @@ export interface SourceReader {
    * with the record after the last one polled, as if it had never stopped.
    */
   checkpointPosition(split: number): unknown;
+  /**
+   * The checkpoint taken since the last poll completed (Flink's notifyCheckpointComplete): a reader may tell its
+   * system where it is (a Kafka reader commits the checkpoint's offsets to its group). Only ever informative: a
+   * restore resumes from the checkpoint's positions, not from what a system was told.
+   */
+  checkpointCompleted?(checkpointId: number): Promise<void>;
   close(): Promise<void>;
   /**
    * Only for a source that knows its own watermarks (the in-memory source of `pipec test`, whose cases pin them):

@@ -1,25 +1,24 @@
 // Runs a job: opens its sources and sinks, builds its tasks, and drives batches and watermarks through them until the
 // sources end, the record or time limit is reached, or the run is stopped.
 
-import type { Connectors, DeadLetterRecord, JobDefinition, SinkConnector, SinkContext, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
+import type { Connectors, JobDefinition, SinkConnector, SinkContext } from './api.ts';
 import {
   CheckpointCoordinator,
   checkpointToRestore,
   restoreKeyedState,
-  restoreWatermarks,
-  resumePositions,
   type CheckpointStats,
   type CheckpointToRestore,
   type RunCheckpointSettings,
 } from './checkpoints/coordinator.ts';
-import { residentRowsOf } from './checkpoints/memory-budget.ts';
+import type { MemoryBudget } from './checkpoints/memory-budget.ts';
 import { listCheckpoints } from './checkpoints/storage.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
-import { RecordDecoder } from './decode.ts';
 import { JobMetrics } from './metrics.ts';
-import { Exchange, TaskRuntime, type TaskEnvironment } from './task.ts';
-import type { Key } from './api.ts';
-import { WatermarkTracker } from './time/watermarks.ts';
+import { LocalTasks } from './parallel/local.ts';
+import type { TaskRunner } from './parallel/runner.ts';
+import { WorkerTasks } from './parallel/workers.ts';
+import { taskEnvironment } from './task.ts';
+import { TaskGroup } from './task-group.ts';
 
 export interface RunOptions {
   readonly parallelism: number;
@@ -46,6 +45,11 @@ export interface RunOptions {
   readonly checkpoints?: RunCheckpointSettings;
   /** Restore before running: `latest` (the newest under checkpoints.directory) or a checkpoint's path. */
   readonly restore?: string;
+  /**
+   * Run the tasks on `count` worker threads (at most one per task), each importing `module` (file URL of the job's
+   * bundle, which serves tasks in a worker thread). Absent, or with in-memory connectors: on the calling thread.
+   */
+  readonly workers?: { readonly module: string; readonly count: number };
 }
 
 const specConnectors: Connectors = { source: createSourceReader, sink: createSinkConnector };
@@ -102,17 +106,6 @@ export interface StateSummary {
   readonly loadedRows: number;
 }
 
-/** Bad records logged one by one per source; past this, they are counted and summarised. */
-const LOGGED_BAD_RECORDS = 100;
-
-interface OpenSource {
-  readonly definition: SourceDefinition;
-  readonly reader: SourceReader;
-  readonly entry: SourceEntry;
-  readonly watermarks: WatermarkTracker;
-  ended: boolean;
-}
-
 /**
  * Runs a job. With `restart:` in the spec, a failure restarts it from the newest checkpoint (or from the start when
  * there is none) after the spec's delay, up to its attempts; then the run fails with the cause.
@@ -141,7 +134,7 @@ async function runAttempt(job: JobDefinition, options: RunOptions, restore: stri
   const coordinator = options.checkpoints === undefined ? undefined : await CheckpointCoordinator.start(job, options.checkpoints, options.parallelism, options.maxParallelism, restored);
   const delivery: SinkContext['delivery'] = coordinator?.delivery ?? 'none';
   const sinks = new Map<string, SinkConnector>();
-  const sources: OpenSource[] = [];
+  let runner: TaskRunner | undefined;
   try {
     for (const definition of job.sinks) {
       const restoreSink = restored === undefined ? undefined : { prepared: restored.metadata.sinks[definition.id] };
@@ -149,94 +142,83 @@ async function runAttempt(job: JobDefinition, options: RunOptions, restore: stri
       await sink.open();
       sinks.set(definition.id, sink);
     }
-    return await runTasks(job, options, { started, metrics, connectors, restored, coordinator, sinks, sources });
+    const workers = workerThreads(options, coordinator);
+    if (workers > 1) {
+      const { parallelism, maxParallelism, cwd, log } = options;
+      const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+      runner = await WorkerTasks.start({ module: options.workers!.module, workers, parallelism, maxParallelism, cwd, log, batchSize, restored: restored?.metadata }, sinks, metrics);
+    } else {
+      runner = await localTasks(job, options, { metrics, connectors, restored, coordinator, sinks });
+    }
+    return await runTasks(job, options, { started, metrics, restored, coordinator, sinks, runner });
   } finally {
-    for (const source of sources) await source.reader.close();
+    await runner?.close();
     for (const sink of sinks.values()) await sink.close();
     await coordinator?.close();
   }
 }
 
+const DEFAULT_BATCH_SIZE = 4096;
+
+/**
+ * Worker threads for the tasks: `workers.count` (at most one per task), when the run names the job's module for
+ * them to import. Tasks stay on the calling thread with in-memory connectors (`pipec test`), whose records cannot
+ * cross threads, and under a state memory budget, whose loads read the backend next to the operators.
+ */
+function workerThreads(options: RunOptions, coordinator: CheckpointCoordinator | undefined): number {
+  if (options.workers === undefined || options.connectors !== undefined || coordinator?.memoryBudget !== undefined) return 1;
+  return Math.min(options.workers.count, options.parallelism);
+}
+
+/** Every task on this thread, one group, sharing the sinks and exchanges. */
+async function localTasks(
+  job: JobDefinition,
+  options: RunOptions,
+  parts: Pick<Attempt, 'metrics' | 'restored' | 'coordinator' | 'sinks'> & { readonly connectors: Connectors },
+): Promise<LocalTasks> {
+  const { metrics, connectors, restored, coordinator, sinks } = parts;
+  const environment = taskEnvironment(options.parallelism, options.maxParallelism, metrics, sinks);
+  const taskIndexes = Array.from({ length: options.parallelism }, (_, index) => index);
+  const settings = { parallelism: options.parallelism, cwd: options.cwd, log: options.log };
+  const group = await TaskGroup.open(job, taskIndexes, environment, connectors, settings, restored?.metadata);
+  const runner = new LocalTasks(group, options.maxParallelism, options.batchSize ?? DEFAULT_BATCH_SIZE, coordinator?.memoryBudget, coordinator?.restoreBudget);
+  coordinator?.memoryBudget?.share(runner.operators);
+  return runner;
+}
+
 interface Attempt {
   readonly started: number;
   readonly metrics: JobMetrics;
-  readonly connectors: Connectors;
   readonly restored: CheckpointToRestore | undefined;
   readonly coordinator: CheckpointCoordinator | undefined;
   readonly sinks: Map<string, SinkConnector>;
-  /** Filled as readers open, so the attempt closes them whatever happens. */
-  readonly sources: OpenSource[];
+  readonly runner: TaskRunner;
 }
 
 async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attempt): Promise<Omit<RunSummary, 'restarts'>> {
-  const { started, metrics, connectors, restored, coordinator, sinks, sources } = attempt;
-  const exchanges = new Map<string, Exchange<Key, unknown>>();
-  const environment: TaskEnvironment = {
-    parallelism: options.parallelism,
-    maxParallelism: options.maxParallelism,
-    metrics,
-    sink(id) {
-      const sink = sinks.get(id);
-      if (sink === undefined) throw new Error(`the job has no sink '${id}'`);
-      return sink;
-    },
-    exchange(id) {
-      let exchange = exchanges.get(id);
-      if (exchange === undefined) exchanges.set(id, (exchange = new Exchange(id, options.parallelism, options.maxParallelism)));
-      return exchange;
-    },
-  };
-  const tasks = Array.from({ length: options.parallelism }, (_, index) => new TaskRuntime(index, environment));
-  for (const task of tasks) {
-    const entries = job.build(task);
-    for (const definition of job.sources) {
-      const resume = restored === undefined ? undefined : resumePositions(restored.metadata, definition.id);
-      const reader = connectors.source(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd, resume });
-      const source: OpenSource = {
-        definition,
-        reader,
-        entry: entries[definition.id],
-        watermarks: new WatermarkTracker(reader.splits, definition.eventTime?.maxOutOfOrdernessMs ?? 0, definition.eventTime?.idleTimeoutMs ?? 0),
-        ended: reader.splits.length === 0,
-      };
-      sources.push(source);
-      await reader.open();
-      if (restored !== undefined) restoreWatermarks(restored.metadata, definition.id, reader, source.watermarks);
-    }
-  }
-  const budget = coordinator?.memoryBudget;
-  const operators = tasks.flatMap((task) => task.operators);
-  budget?.share(operators);
+  const { started, metrics, restored, coordinator, sinks, runner } = attempt;
+  // Only tasks on this thread can spill state: the memory budget's loads work on their operators directly.
+  const budget = runner instanceof LocalTasks ? coordinator?.memoryBudget : undefined;
+  const localTaskList = runner instanceof LocalTasks ? runner.group.tasks : [];
   let restoredFrom: RunSummary['restoredFrom'];
   if (restored !== undefined) {
     const restoring = performance.now();
-    const stateRows = await restoreKeyedState(restored, job, tasks, options.log, coordinator?.restoreBudget);
+    const stateRows = await restoreKeyedState(restored, job, options.parallelism, runner.restoreTarget, options.log);
     // The rows restored into memory were measured against sizes learnt on the way: evict what exceeds the budget.
     coordinator?.restoreBudget?.evict();
     restoredFrom = { id: restored.metadata.id, path: restored.location.path, stateRows, durationMs: performance.now() - restoring };
   }
-  const operatorCount = tasks[0].operators.length;
+  const operatorCount = runner.operatorCount;
   let peakRows = 0;
   let peakResidentRows = 0;
   /** Counts keyed state rows: all of them, and those in memory. */
   const measureState = (): { rows: number; residentRows: number } => {
-    let rows = 0;
-    let residentRows = 0;
-    for (const task of tasks) {
-      for (const operator of task.operators) {
-        if (operator.state === undefined) continue;
-        rows += operator.state.size;
-        residentRows += residentRowsOf(operator.state);
-      }
-    }
+    const { rows, residentRows } = runner.countState();
     peakRows = Math.max(peakRows, rows);
     peakResidentRows = Math.max(peakResidentRows, residentRows);
     return { rows, residentRows };
   };
 
-  const decoder = new RecordDecoder();
-  const loggedBad = new Map<string, number>();
-  const batchSize = options.batchSize ?? 4096;
   let recordsIn = 0;
   let watermark = restored?.metadata.watermark ?? -Infinity;
   let stoppedBy: RunSummary['stoppedBy'] = 'end of input';
@@ -246,64 +228,32 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   let lastCheckpoint: CheckpointStats | undefined;
   let lastCheckpointAt = started;
 
-  const rejectRecord = (source: OpenSource, position: string, error: string, raw: unknown, time: number) => {
-    const id = source.definition.id;
-    metrics.bad(id);
-    if (source.entry.deadLetter) {
-      const record: DeadLetterRecord = { source: id, position, error, raw: typeof raw === 'string' ? raw : JSON.stringify(raw) };
-      source.entry.deadLetter(record, time);
-      return;
-    }
-    const logged = loggedBad.get(id) ?? 0;
-    if (logged < LOGGED_BAD_RECORDS) options.log(`bad record in source ${id} at ${position}: ${error}`);
-    if (logged === LOGGED_BAD_RECORDS) options.log(`source ${id}: more bad records; only their count is reported from here on`);
-    loggedBad.set(id, logged + 1);
-  };
-
-  /** Decodes a batch and hands each record to its source's chain. */
-  const process = (source: OpenSource, batch: NonNullable<Awaited<ReturnType<SourceReader['poll']>>>): number => {
-    const { definition, entry, watermarks } = source;
-    const { values, positions, split } = batch;
-    const eventTime = definition.eventTime;
-    const now = Date.now();
-    decoder.lenient = batch.lenient;
-    const count = values.length;
-    for (let i = 0; i < count; i++) {
-      let raw = values[i];
-      if (batch.encoding === 'json-text') {
-        try {
-          raw = JSON.parse(raw as string);
-        } catch (error) {
-          rejectRecord(source, source.reader.describePosition(split, positions[i]), `unparsable JSON: ${(error as Error).message}`, raw, now);
-          continue;
-        }
-      }
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-        rejectRecord(source, source.reader.describePosition(split, positions[i]), 'expected a JSON object', values[i], now);
-        continue;
-      }
-      decoder.error = undefined;
-      const record = definition.decode(raw as Record<string, unknown>, decoder);
-      if (decoder.error !== undefined) {
-        rejectRecord(source, source.reader.describePosition(split, positions[i]), decoder.error, values[i], now);
-        continue;
-      }
-      const time = eventTime ? eventTime.extract(record) : now;
-      watermarks.observe(split, time);
-      entry.record(record, time);
-    }
-    metrics.received(definition.id, count);
-    recordsIn += count;
-    return count;
-  };
-
   /**
    * Under a memory budget, loads the rows operators asked for and lets them process the records that waited, in
    * topological order: what an operator's loads release may park records in the operators after it.
    */
   const settle = async () => {
     if (budget === undefined) return;
-    for (let i = 0; i < operatorCount; i++) for (const task of tasks) await budget.load(task.operators[i]);
+    for (let i = 0; i < operatorCount; i++) for (const task of localTaskList) await budget.load(task.operators[i]);
+  };
+
+  /**
+   * Under a memory budget, fires operator `level` of every task at `step`, with the evicted rows it needs loaded
+   * first.
+   */
+  const fire = async (budget: MemoryBudget, level: number, step: number) => {
+    for (const task of localTaskList) await budget.load(task.operators[level], step);
+    // Before a firing frees state, and after loads for it: where the rows are most.
+    measureState();
+    for (const task of localTaskList) {
+      const operator = task.operators[level];
+      operator.onWatermark(step);
+      // A firing that needs evicted rows stops to ask for them, and goes on once they are loaded.
+      while ((await budget.load(operator)) > 0) {
+        measureState();
+        operator.onWatermark(step);
+      }
+    }
   };
 
   const advanceWatermark = async (to: number) => {
@@ -311,22 +261,12 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       // Under a memory budget, in steps, each firing no more evicted state than the budget holds.
       const step = budget === undefined ? to : budget.watermarkStep(watermark, to);
       watermark = step;
-      // Operator by operator in topological order, each across all tasks, so an upstream window's output reaches a
-      // downstream operator before that operator sees the same watermark. Under a memory budget, each operator
-      // first gets the rows its waiting records and its firing need.
-      for (let i = 0; i < operatorCount; i++) {
-        if (budget !== undefined) for (const task of tasks) await budget.load(task.operators[i], step);
-        // Before a firing frees state, and after loads for it: where the rows are most.
+      if (budget === undefined) {
         measureState();
-        for (const task of tasks) {
-          const operator = task.operators[i];
-          operator.onWatermark(step);
-          // A firing that needs evicted rows stops to ask for them, and goes on once they are loaded.
-          while (budget !== undefined && (await budget.load(operator)) > 0) {
-            measureState();
-            operator.onWatermark(step);
-          }
-        }
+        await runner.advance(step);
+      } else {
+        // As TaskRunner.advance does it: operator by operator, each across all tasks.
+        for (let level = 0; level < operatorCount; level++) await fire(budget, level, step);
       }
       if (watermark < to) {
         // What a step fired need not wait in memory for the rest; and between steps every record is through every
@@ -341,10 +281,17 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     for (const sink of sinks.values()) await sink.flush();
   };
 
-  /** Called between rounds or steps of the watermark: every record polled so far is through, a consistent cut. */
+  /** Called between phases: every record polled so far is through, a consistent cut. */
   const checkpoint = async () => {
     await flushSinks();
-    lastCheckpoint = await coordinator!.take({ tasks, sources, sinks, watermark, recordsIn });
+    lastCheckpoint = await coordinator!.take({
+      snapshot: (full) => runner.snapshot(full),
+      sourcePositions: () => runner.sourcePositions(),
+      sinks,
+      watermark,
+      recordsIn,
+    });
+    await runner.checkpointCompleted(lastCheckpoint.id);
     const warning = budget?.takeWarning();
     if (warning !== undefined) options.log(warning);
     lastCheckpointAt = Date.now();
@@ -358,35 +305,11 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   options.signal?.addEventListener('abort', onAbort);
   try {
     for (;;) {
-      let polled = 0;
-      for (const source of sources) {
-        if (source.ended) continue;
-        // Near the record limit, ask for just what is left: a reader's position then covers exactly what was
-        // processed, which a checkpoint relies on.
-        const batch = await source.reader.poll(options.maxRecords > 0 ? Math.min(batchSize, options.maxRecords - recordsIn) : batchSize);
-        if (batch === null) {
-          source.ended = true;
-          for (const split of source.reader.splits) source.watermarks.endSplit(split);
-          continue;
-        }
-        polled += process(source, batch);
-        if (options.maxRecords > 0 && recordsIn >= options.maxRecords) break;
-      }
+      const { polled, ended, low } = await runner.poll(options.maxRecords > 0 ? options.maxRecords - recordsIn : Infinity);
+      recordsIn += polled;
       const now = Date.now();
-      let low = Infinity;
-      for (const source of sources) {
-        // A task's reader with no splits (more tasks than splits) holds no watermark back.
-        if (source.reader.splits.length === 0) continue;
-        source.watermarks.markIdleCheck(now);
-        if (!source.definition.eventTime) low = Math.min(low, source.ended ? Infinity : now - 1);
-        // A reader that knows its watermarks says them itself, idle or not, until it ends.
-        else if (source.reader.watermark !== undefined && !source.ended) low = Math.min(low, readerWatermark(source.reader));
-        // A reader whose every split is idle has nothing to say (Flink's WatermarkStatus.IDLE): the others decide;
-        // when all are idle, low stays Infinity and the watermark holds.
-        else if (!source.watermarks.isIdle()) low = Math.min(low, source.watermarks.current());
-      }
       if (low !== Infinity) await advanceWatermark(low);
-      for (const task of tasks) for (const operator of task.operators) operator.onProcessingTime?.(now);
+      await runner.processingTime(now);
       await settle();
       measureState();
       await flushSinks();
@@ -398,7 +321,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
         lastProgress = now;
         options.onProgress({ elapsedMs: now - started, recordsIn, recordsOut: totalWritten(sinks), watermark, checkpoint: lastCheckpoint });
       }
-      if (sources.every((source) => source.ended)) break;
+      if (ended) break;
       if (options.maxRecords > 0 && recordsIn >= options.maxRecords) {
         stoppedBy = 'record limit';
         break;
@@ -461,13 +384,6 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       resolve();
     }
   });
-}
-
-/** The lowest watermark over a reader's splits, as the reader states them. */
-function readerWatermark(reader: SourceReader): number {
-  let lowest = Infinity;
-  for (const split of reader.splits) lowest = Math.min(lowest, reader.watermark!(split));
-  return lowest;
 }
 
 function totalWritten(sinks: ReadonlyMap<string, SinkConnector>): number {

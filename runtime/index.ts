@@ -2,6 +2,7 @@
 export * from './api.ts';
 export { defineJob } from './job.ts';
 export { runJob, type RunOptions, type RunSummary, type RunProgress } from './executor.ts';
+export { serveTasks } from './parallel/worker.ts';
 export * from './decode.ts';
 export * from './windows/index.ts';
 export * from './aggregates/index.ts';

@@ -39,6 +39,35 @@ export interface TaskEnvironment {
   exchange(id: string): Exchange<Key, unknown>;
 }
 
+/**
+ * The environment of the tasks on one thread: the sink writers by id, and the exchanges, created as the tasks'
+ * build() asks for them (so in the order of the job's steps, which is topological).
+ */
+export function taskEnvironment(
+  parallelism: number,
+  maxParallelism: number,
+  metrics: JobMetrics,
+  sinks: ReadonlyMap<string, SinkWriter<unknown>>,
+): TaskEnvironment & { readonly exchanges: ReadonlyMap<string, Exchange<Key, unknown>> } {
+  const exchanges = new Map<string, Exchange<Key, unknown>>();
+  return {
+    parallelism,
+    maxParallelism,
+    metrics,
+    exchanges,
+    sink(id) {
+      const sink = sinks.get(id);
+      if (sink === undefined) throw new Error(`the job has no sink '${id}'`);
+      return sink;
+    },
+    exchange(id) {
+      let exchange = exchanges.get(id);
+      if (exchange === undefined) exchanges.set(id, (exchange = new Exchange(id, parallelism, maxParallelism)));
+      return exchange;
+    },
+  };
+}
+
 export class TaskRuntime implements Task {
   readonly operators: Operator[] = [];
 

@@ -28,12 +28,19 @@ export interface BundleInput {
 
 /**
  * The bundle exports the job as default and the runtime's `runJob`, so `pipec run` drives the job with the
- * runtime it was built with.
+ * runtime it was built with; imported by a worker thread that runJob started, it serves that run's tasks there.
  */
 export async function bundle(input: BundleInput): Promise<void> {
   await build({
     stdin: {
-      contents: `export { default } from ${JSON.stringify(input.modulePath)};\nexport { runJob } from 'pipec/runtime';\n`,
+      contents: [
+        `import job from ${JSON.stringify(input.modulePath)};`,
+        `import { serveTasks } from 'pipec/runtime';`,
+        `export default job;`,
+        `export { runJob, serveTasks } from 'pipec/runtime';`,
+        `serveTasks(job);`,
+        '',
+      ].join('\n'),
       resolveDir: process.cwd(),
       loader: 'ts',
       sourcefile: 'pipec-entry.ts',

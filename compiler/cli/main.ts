@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { PIPEC_VERSION } from '../version.ts';
 import { loadSpec } from '../load/index.ts';
@@ -60,6 +61,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--app-name <name>', 'name of the run in logs and metrics')
     .option('--parallelism <n>', 'tasks, each owning a range of key groups', positiveInt('--parallelism'), 4)
     .option('--max-parallelism <n>', 'key groups (the most tasks a checkpoint can be restored to)', positiveInt('--max-parallelism'), 128)
+    .option('--workers <n>', 'worker threads the tasks run on (at most one per task; 1 = all on the main thread)', positiveInt('--workers'), availableParallelism())
     .option('--duration <seconds>', 'stop after this many seconds (0 = until the sources end or SIGINT/SIGTERM)', nonNegativeNumber('--duration'), 0)
     .option('--records <n>', 'stop after this many source records', nonNegativeInt('--records'), 0)
     .option('--kafka-servers <list>', 'Kafka bootstrap servers, comma-separated')
@@ -255,6 +257,7 @@ interface RunCliOptions {
   appName?: string;
   parallelism: number;
   maxParallelism: number;
+  workers: number;
   duration: number;
   records: number;
   kafkaServers?: string;
@@ -270,6 +273,8 @@ interface RunCliOptions {
 interface LoadedBundle {
   readonly default: JobDefinition;
   readonly runJob: (job: JobDefinition, options: RunOptions) => Promise<RunSummary>;
+  /** Present in bundles that can serve tasks on worker threads (all but those of older pipec versions). */
+  readonly serveTasks?: unknown;
 }
 
 async function run(io: CliIo, target: string, options: RunCliOptions): Promise<number> {
@@ -321,6 +326,7 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
       restore: options.restore,
       parallelism: options.parallelism,
       maxParallelism: options.maxParallelism,
+      workers: loaded.serveTasks === undefined ? undefined : { module: pathToFileURL(bundlePath).href, count: options.workers },
       maxRecords: options.records,
       durationMs: options.duration * 1000,
       cwd: process.cwd(),

@@ -9,13 +9,14 @@
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobDefinition, Key, Operator, OperatorState, SinkConnector, SourceReader, StateNamespace, StateRowWriter } from '../api.ts';
-import { keyGroupOf, taskOfKeyGroup } from '../keys.ts';
-import type { StateBackend, StateBackendKind, StateRow } from '../state/backend.ts';
+import type { JobDefinition, Key, SinkConnector, StateNamespace } from '../api.ts';
+import { taskOfKeyGroup } from '../keys.ts';
+import type { StateBackend, StateBackendKind } from '../state/backend.ts';
+import type { SourcePositions } from '../task-group.ts';
+import type { StateSnapshot } from './snapshot.ts';
 import { openStateBackend, readCheckpointState } from '../state/index.ts';
 import { compareStateSchemas, fieldsToReset } from '../state/schema.ts';
 import { MemoryBudget } from './memory-budget.ts';
-import type { WatermarkTracker } from '../time/watermarks.ts';
 import {
   findCheckpoint,
   nextCheckpointId,
@@ -26,7 +27,6 @@ import {
   writeCheckpoint,
   type CheckpointLocation,
   type CheckpointMetadata,
-  type SplitCheckpoint,
 } from './storage.ts';
 
 /** How a run takes checkpoints: the spec's `checkpoints:` and `state:`, with the command line's directory. */
@@ -46,9 +46,10 @@ export interface RunCheckpointSettings {
 
 /** The parts of a run a checkpoint cuts through. */
 export interface CheckpointCut {
-  /** Per task, its operators. */
-  readonly tasks: readonly { readonly operators: readonly Operator[] }[];
-  readonly sources: readonly { readonly definition: { readonly id: string }; readonly reader: SourceReader; readonly watermarks: WatermarkTracker }[];
+  /** The operators' keyed state rows: those changed since the previous checkpoint, or every one with `full`. */
+  snapshot(full: boolean): Promise<StateSnapshot>;
+  /** Where each source split resumes. */
+  sourcePositions(): Promise<SourcePositions>;
   readonly sinks: ReadonlyMap<string, SinkConnector>;
   readonly watermark: number;
   readonly recordsIn: number;
@@ -96,67 +97,51 @@ export async function checkpointToRestore(
   return { location, metadata };
 }
 
+/** Where a restore puts keyed state rows: into the operators of the run's tasks, on whatever thread they run. */
+export interface RestoreTarget {
+  /** The uids of the keyed state and of the broadcast state the tasks have. */
+  readonly keyedUids: ReadonlySet<string>;
+  readonly broadcastUids: ReadonlySet<string>;
+  /** A row of keyed state, for `task`, which owns its key group now. */
+  keyedRow(task: number, uid: string, key: Key, namespace: StateNamespace, value: unknown): void;
+  /** A row of broadcast state, for every task. */
+  broadcastRow(uid: string, key: Key, namespace: StateNamespace, value: unknown): void;
+  /** Every row is in: operators register the timers their rows need at the checkpoint's watermark. */
+  restored(watermark: number): Promise<void>;
+}
+
 /**
  * Puts a checkpoint's keyed state back into the operators of the tasks: each row goes to the task that owns its
  * key group now (the parallelism may differ from the checkpoint's), to the operator with the row's uid; then every
  * operator re-registers its timers at the checkpoint's watermark. Returns the rows restored; rows of a uid no
- * operator has (a step removed, or its uid changed) are dropped, and said so. With a memory budget (when the
- * backend holds the checkpoint's rows), keyed rows past it stay in the backend, as if evicted.
+ * operator has (a step removed, or its uid changed) are dropped, and said so.
  */
 export async function restoreKeyedState(
   restored: CheckpointToRestore,
   job: JobDefinition,
-  tasks: readonly { readonly operators: readonly Operator[] }[],
+  parallelism: number,
+  target: RestoreTarget,
   log: (line: string) => void,
-  budget?: MemoryBudget,
 ): Promise<number> {
   const { metadata, location } = restored;
   const reset = fieldsToReset(metadata.stateSchema, job.stateSchema);
-  const statesByTask = tasks.map((task) => new Map(statefulOperators(task.operators).map((state) => [state.uid, state])));
-  // Broadcast state is alike in every task: each of its rows goes to all of them.
-  const broadcastByUid = new Map<string, OperatorState[]>();
-  for (const task of tasks) {
-    for (const operator of task.operators) {
-      if (operator.broadcastState === undefined) continue;
-      const uid = operator.broadcastState.uid;
-      broadcastByUid.set(uid, [...(broadcastByUid.get(uid) ?? []), operator.broadcastState]);
-    }
-  }
   const dropped = new Map<string, number>();
   let rows = 0;
   await readCheckpointState(join(location.path, STATE_DIRECTORY), metadata.backend, { first: 0, last: metadata.maxParallelism - 1 }, (row) => {
-    const broadcast = broadcastByUid.get(row.uid);
-    const state = broadcast === undefined ? statesByTask[taskOfKeyGroup(row.keyGroup, tasks.length, metadata.maxParallelism)].get(row.uid) : undefined;
-    if (broadcast === undefined && state === undefined) {
+    const broadcast = target.broadcastUids.has(row.uid);
+    if (!broadcast && !target.keyedUids.has(row.uid)) {
       dropped.set(row.uid, (dropped.get(row.uid) ?? 0) + 1);
       return;
     }
     rows++;
     const stale = reset.get(row.uid);
     const value = stale === undefined ? row.value : withoutAccumulatorFields(row.value, stale);
-    if (broadcast !== undefined) for (const copy of broadcast) copy.restoreRow(row.key, row.namespace, value);
-    else if (budget !== undefined) budget.restoreRow(state!, row.key, row.namespace, value);
-    else state!.restoreRow(row.key, row.namespace, value);
+    if (broadcast) target.broadcastRow(row.uid, row.key, row.namespace, value);
+    else target.keyedRow(taskOfKeyGroup(row.keyGroup, parallelism, metadata.maxParallelism), row.uid, row.key, row.namespace, value);
   });
   for (const [uid, count] of dropped) log(`checkpoint ${metadata.id}: dropped ${count} state rows of '${uid}', which no step of the pipeline has now`);
-  const watermark = metadata.watermark ?? -Infinity;
-  for (const states of statesByTask) for (const state of states.values()) state.restored(watermark);
-  for (const states of broadcastByUid.values()) for (const state of states) state.restored(watermark);
+  await target.restored(metadata.watermark ?? -Infinity);
   return rows;
-}
-
-/** Source positions of a restored checkpoint, per source id: what SourceContext.resume takes. */
-export function resumePositions(metadata: CheckpointMetadata, sourceId: string): ReadonlyMap<number, unknown> {
-  return new Map(Object.entries(metadata.sources[sourceId] ?? {}).map(([split, checkpoint]) => [Number(split), checkpoint.position]));
-}
-
-/** Gives each split's tracker back the highest event time it had seen. */
-export function restoreWatermarks(metadata: CheckpointMetadata, sourceId: string, reader: SourceReader, watermarks: WatermarkTracker): void {
-  const splits = metadata.sources[sourceId] ?? {};
-  for (const split of reader.splits) {
-    const maxEventTime = splits[split]?.maxEventTime;
-    if (maxEventTime !== undefined && maxEventTime !== null) watermarks.restoreSplit(split, maxEventTime);
-  }
 }
 
 export class CheckpointCoordinator {
@@ -213,32 +198,10 @@ export class CheckpointCoordinator {
     const started = performance.now();
     const id = this.nextId++;
     const full = !this.backend.incremental || this.needsFullSnapshot;
-    const rows: StateRow[] = [];
-    let stateRows = 0;
-    for (const [index, task] of cut.tasks.entries()) {
-      for (const operator of task.operators) {
-        if (operator.state !== undefined) {
-          operator.state.snapshot(this.rowWriter(operator.state.uid, rows), full);
-          stateRows += operator.state.size;
-        }
-        // Every task holds the same broadcast state: the first task's copy is the checkpoint's; the others are
-        // snapshotted too, into nothing, so that they count their rows as unchanged alike.
-        const broadcast = operator.broadcastState;
-        if (broadcast !== undefined) broadcast.snapshot(index === 0 ? this.rowWriter(broadcast.uid, rows) : DISCARD, full);
-        if (broadcast !== undefined && index === 0) stateRows += broadcast.size;
-      }
-    }
+    const { rows, stateRows } = await cut.snapshot(full);
     await this.backend.write(rows);
     this.needsFullSnapshot = false;
-
-    const sources: Record<string, Record<string, SplitCheckpoint>> = {};
-    for (const { definition, reader, watermarks } of cut.sources) {
-      const splits = (sources[definition.id] ??= {});
-      for (const split of reader.splits) {
-        const maxEventTime = watermarks.maxEventTime(split);
-        splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
-      }
-    }
+    const sources = await cut.sourcePositions();
     const prepared: Record<string, unknown> = {};
     for (const [sinkId, sink] of cut.sinks) if (sink.prepareCommit !== undefined) prepared[sinkId] = await sink.prepareCommit(id);
 
@@ -289,19 +252,6 @@ export class CheckpointCoordinator {
     await this.backend.close();
     await rm(this.work, { recursive: true, force: true });
   }
-
-  private rowWriter(uid: string, rows: StateRow[]) {
-    const { maxParallelism, memoryBudget } = this;
-    return {
-      put(key: Key, namespace: StateNamespace, value: unknown): void {
-        rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value });
-        memoryBudget?.observe(uid, key, namespace, value);
-      },
-      delete(key: Key, namespace: StateNamespace): void {
-        rows.push({ keyGroup: keyGroupOf(key, maxParallelism), uid, key, namespace, value: undefined });
-      },
-    };
-  }
 }
 
 /** A window row (`{ acc, … }`, OperatorState) with the given aggregate fields left out of its accumulator. */
@@ -310,8 +260,3 @@ function withoutAccumulatorFields(value: unknown, fields: ReadonlySet<string>): 
   return { ...value, acc: Object.fromEntries(Object.entries(value.acc).filter(([field]) => !fields.has(field))) };
 }
 
-const DISCARD: StateRowWriter = { put() {}, delete() {} };
-
-function statefulOperators(operators: readonly Operator[]): OperatorState[] {
-  return operators.flatMap((operator) => (operator.state === undefined ? [] : [operator.state]));
-}

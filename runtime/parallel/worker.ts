@@ -1,0 +1,283 @@
+// A worker thread of a run: builds its share of the tasks, reads their sources, and runs the phases the main thread
+// asks for. Records for tasks of other workers wait in an outbox per peer and cross in one batch per exchange when
+// the phase settles its exchanges; what the tasks write to sinks goes back to the main thread with each report.
+
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { JobDefinition, Key, SinkWriter } from '../api.ts';
+import { snapshotOperators } from '../checkpoints/snapshot.ts';
+import { createSinkConnector, createSourceReader } from '../connectors/index.ts';
+import { JobMetrics } from '../metrics.ts';
+import { taskEnvironment, type Exchange, type KeyedReceiver } from '../task.ts';
+import { TaskGroup } from '../task-group.ts';
+import {
+  WORKER_PROTOCOL,
+  type Command,
+  type ExchangeBatch,
+  type ExchangePass,
+  type Failed,
+  type MetricsDelta,
+  type Ready,
+  type Report,
+  type WorkerSetup,
+} from './protocol.ts';
+
+/**
+ * Serves tasks when this module runs in a worker thread that pipec started (the bundle of a job calls it at its
+ * top level); does nothing anywhere else.
+ */
+export function serveTasks(job: JobDefinition): void {
+  if (isMainThread || parentPort === null || (workerData as Partial<WorkerSetup> | undefined)?.protocol !== WORKER_PROTOCOL) return;
+  const port = parentPort;
+  const fail = (error: unknown) => {
+    const failed: Failed = { type: 'failed', message: (error as Error)?.message ?? String(error), stack: (error as Error)?.stack };
+    port.postMessage(failed);
+  };
+  TaskWorker.start(job, workerData as WorkerSetup, port).catch(fail);
+}
+
+/** A sink as the worker's tasks see it: records wait for the next report. */
+class ForwardedSink implements SinkWriter<unknown> {
+  records: unknown[] = [];
+
+  write(record: unknown): void {
+    this.records.push(record);
+  }
+}
+
+/** Messages from one peer, in order. */
+class Mailbox<T> {
+  private readonly queue: T[] = [];
+  private waiting: ((message: T) => void) | undefined;
+
+  constructor(port: MessagePort) {
+    port.on('message', (message: T) => {
+      const waiting = this.waiting;
+      if (waiting === undefined) this.queue.push(message);
+      else {
+        this.waiting = undefined;
+        waiting(message);
+      }
+    });
+  }
+
+  next(): Promise<T> {
+    if (this.queue.length > 0) return Promise.resolve(this.queue.shift()!);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+}
+
+/** The records bound for one peer in the current pass, per exchange. */
+class Outbox {
+  readonly batches: ExchangeBatch[] = [];
+
+  batch(exchange: number): ExchangeBatch {
+    let batch = this.batches[exchange];
+    if (batch === undefined) this.batches[exchange] = batch = { exchange, tasks: [], keys: [], records: [], times: [] };
+    return batch;
+  }
+
+  /** Takes the batches that have records, leaving the outbox empty. */
+  take(): ExchangeBatch[] {
+    const full: ExchangeBatch[] = [];
+    for (const batch of this.batches) {
+      if (batch === undefined || batch.tasks.length === 0) continue;
+      full.push({ ...batch });
+      batch.tasks = [];
+      batch.keys = [];
+      batch.records = [];
+      batch.times = [];
+    }
+    return full;
+  }
+}
+
+class TaskWorker {
+  private constructor(
+    private readonly setup: WorkerSetup,
+    private readonly port: MessagePort,
+    private readonly group: TaskGroup,
+    private readonly metrics: JobMetrics,
+    private readonly sinks: Map<string, ForwardedSink>,
+    private readonly exchanges: readonly Exchange<Key, unknown>[],
+    private readonly outboxes: readonly (Outbox | undefined)[],
+    private readonly mailboxes: readonly (Mailbox<ExchangePass> | undefined)[],
+    /** Log lines of the tasks since the previous report. */
+    private readonly logs: string[],
+  ) {}
+
+  static async start(job: JobDefinition, setup: WorkerSetup, port: MessagePort): Promise<void> {
+    const metrics = new JobMetrics();
+    const sinks = new Map(job.sinks.map((sink) => [sink.id, new ForwardedSink()]));
+    const environment = taskEnvironment(setup.parallelism, setup.maxParallelism, metrics, sinks);
+    const logs: string[] = [];
+    const connectors = { source: createSourceReader, sink: createSinkConnector };
+    const group = await TaskGroup.open(
+      job,
+      setup.taskIndexesByWorker[setup.workerIndex],
+      environment,
+      connectors,
+      { parallelism: setup.parallelism, cwd: setup.cwd, log: (line) => logs.push(line) },
+      setup.restored,
+    );
+    const outboxes = setup.peers.map((peer) => (peer === undefined ? undefined : new Outbox()));
+    const mailboxes = setup.peers.map((peer) => (peer === undefined ? undefined : new Mailbox<ExchangePass>(peer)));
+    // Exchanges are created in the order of the job's steps, which is topological.
+    const ordered = [...environment.exchanges.values()];
+    for (const [workerIndex, tasks] of setup.taskIndexesByWorker.entries()) {
+      const outbox = outboxes[workerIndex];
+      if (outbox === undefined) continue;
+      for (const task of tasks) for (const [index, exchange] of ordered.entries()) exchange.receivers[task] = forwarder(outbox, index, task);
+    }
+    const worker = new TaskWorker(setup, port, group, metrics, sinks, ordered, outboxes, mailboxes, logs);
+    const ready: Ready = {
+      type: 'ready',
+      operatorCount: group.operatorCount,
+      processingTime: group.tasks.some((task) => task.operators.some((operator) => operator.onProcessingTime !== undefined)),
+      keyedUids: [...new Set(group.tasks.flatMap((task) => task.operators.flatMap((operator) => (operator.state === undefined ? [] : [operator.state.uid]))))],
+      broadcastUids: [...new Set(group.tasks.flatMap((task) => task.operators.flatMap((operator) => (operator.broadcastState === undefined ? [] : [operator.broadcastState.uid]))))],
+    };
+    port.postMessage(ready);
+    port.on('message', (command: Command) => void worker.handle(command));
+  }
+
+  /** Commands come one at a time: the main thread waits for every worker's report before the next. */
+  private async handle(command: Command): Promise<void> {
+    try {
+      const result = await this.run(command);
+      if (command.type === 'restore') return;
+      this.port.postMessage(this.report(result));
+      if (command.type === 'close') this.port.close();
+    } catch (error) {
+      const failed: Failed = { type: 'failed', message: (error as Error).message, stack: (error as Error).stack };
+      this.port.postMessage(failed);
+    }
+  }
+
+  private async run(command: Command): Promise<Report['result']> {
+    const group = this.group;
+    switch (command.type) {
+      case 'poll': {
+        const polled = await group.poll(this.setup.batchSize, command.limit);
+        await this.settleExchanges();
+        return { polled, ended: group.ended, low: group.lowWatermark(Date.now()) };
+      }
+      case 'advance':
+        // Settling the exchanges after each operator is a barrier across workers: what an operator fired has
+        // reached every task before the next operator sees the watermark.
+        for (let level = 0; level < group.operatorCount; level++) {
+          group.fire(level, command.watermark);
+          await this.settleExchanges();
+        }
+        return undefined;
+      case 'time':
+        group.processingTime(command.now);
+        await this.settleExchanges();
+        return undefined;
+      case 'snapshot':
+        return snapshotOperators(group.tasks, command.full, this.setup.maxParallelism);
+      case 'positions':
+        return group.sourcePositions();
+      case 'restore':
+        this.restoreRows(command.rows);
+        return undefined;
+      case 'restored':
+        for (const task of group.tasks) {
+          for (const operator of task.operators) {
+            operator.state?.restored(command.watermark);
+            operator.broadcastState?.restored(command.watermark);
+          }
+        }
+        return undefined;
+      case 'completed':
+        for (const source of group.sources) await source.reader.checkpointCompleted?.(command.checkpointId);
+        return undefined;
+      case 'close':
+        await group.close();
+        return undefined;
+    }
+  }
+
+  private restoreRows(rows: Extract<Command, { type: 'restore' }>['rows']): void {
+    const tasks = new Map(this.group.tasks.map((task) => [task.index, task]));
+    for (const [task, uid, key, namespace, value] of rows) {
+      if (task === null) {
+        for (const { operators } of this.group.tasks) {
+          for (const operator of operators) if (operator.broadcastState?.uid === uid) operator.broadcastState.restoreRow(key, namespace, value);
+        }
+        continue;
+      }
+      for (const operator of tasks.get(task)!.operators) if (operator.state?.uid === uid) operator.state.restoreRow(key, namespace, value);
+    }
+  }
+
+  /**
+   * Sends what the tasks sent to other workers' tasks, and delivers what came from them, in passes: what a
+   * delivery emits goes out in the next pass, until a pass in which no worker sent anything. Every worker learns
+   * whether any sent something from every peer's message, so all of them stop after the same pass.
+   */
+  private async settleExchanges(): Promise<void> {
+    const { outboxes, mailboxes } = this;
+    if (outboxes.every((outbox) => outbox === undefined)) return;
+    for (;;) {
+      const sentAny = outboxes.some((outbox) => outbox !== undefined && outbox.batches.some((batch) => batch !== undefined && batch.tasks.length > 0));
+      for (const [peer, outbox] of outboxes.entries()) {
+        if (outbox === undefined) continue;
+        const pass: ExchangePass = { batches: outbox.take(), sentAny };
+        this.setup.peers[peer]!.postMessage(pass);
+      }
+      let anySent = sentAny;
+      for (const mailbox of mailboxes) {
+        if (mailbox === undefined) continue;
+        const pass = await mailbox.next();
+        anySent ||= pass.sentAny;
+        for (const batch of pass.batches) this.deliver(batch);
+      }
+      if (!anySent) return;
+    }
+  }
+
+  private deliver(batch: ExchangeBatch): void {
+    const receivers = this.exchanges[batch.exchange].receivers;
+    const { tasks, keys, records, times } = batch;
+    for (let i = 0; i < tasks.length; i++) receivers[tasks[i]](keys[i], records[i], times[i]);
+  }
+
+  private report(result: Report['result']): Report {
+    const sinks: [string, unknown[]][] = [];
+    for (const [id, sink] of this.sinks) {
+      if (sink.records.length === 0) continue;
+      sinks.push([id, sink.records]);
+      sink.records = [];
+    }
+    const { rows, residentRows } = this.group.countState();
+    const report: Report = { type: 'done', result, sinks, metrics: takeMetrics(this.metrics), logs: this.logs.splice(0), rows, residentRows };
+    return report;
+  }
+}
+
+/** The receiver of a remote task in an exchange: appends to the batch bound for the task's worker. */
+function forwarder(outbox: Outbox, exchange: number, task: number): KeyedReceiver<Key, unknown> {
+  const batch = outbox.batch(exchange);
+  return (key, record, time) => {
+    // The outbox replaces its batches' arrays when it sends them: read them through the batch each time.
+    batch.tasks.push(task);
+    batch.keys.push(key);
+    batch.records.push(record);
+    batch.times.push(time);
+  };
+}
+
+/** The counters' increments since the previous call. */
+function takeMetrics(metrics: JobMetrics): MetricsDelta {
+  const take = (counters: Map<string, number>) => {
+    const entries = [...counters];
+    counters.clear();
+    return entries;
+  };
+  return {
+    recordsIn: take(metrics.recordsIn),
+    badRecords: take(metrics.badRecords),
+    lateRecords: take(metrics.lateRecords),
+    droppedRecords: take(metrics.droppedRecords),
+  };
+}

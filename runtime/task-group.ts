@@ -1,0 +1,249 @@
+// The tasks that run on one thread, with the readers of their sources: polls and decodes batches, hands each record
+// to its source's chain, fires operators on watermarks, and says what watermark its sources allow. When the tasks of
+// a run share the calling thread, one group holds them all; on worker threads, each worker holds a group of its own
+// (runtime/parallel).
+
+import type { Connectors, DeadLetterRecord, JobDefinition, SourceBatch, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
+import { residentRowsOf } from './checkpoints/memory-budget.ts';
+import type { SplitCheckpoint } from './checkpoints/storage.ts';
+import { RecordDecoder } from './decode.ts';
+import type { JobMetrics } from './metrics.ts';
+import { TaskRuntime, type TaskEnvironment } from './task.ts';
+import { WatermarkTracker } from './time/watermarks.ts';
+
+export interface OpenSource {
+  readonly definition: SourceDefinition;
+  readonly reader: SourceReader;
+  readonly entry: SourceEntry;
+  readonly watermarks: WatermarkTracker;
+  ended: boolean;
+}
+
+/** What a group needs of a checkpoint it restores: where its sources resume, and how far their splits had read. */
+export interface RestoredSources {
+  readonly sources: Readonly<Record<string, Readonly<Record<string, SplitCheckpoint>>>>;
+}
+
+/** Per source id, per split: a checkpoint's part of the sources. */
+export type SourcePositions = Record<string, Record<string, SplitCheckpoint>>;
+
+/** Bad records logged one by one per source; past this, they are counted and summarised. */
+const LOGGED_BAD_RECORDS = 100;
+
+export interface TaskGroupSettings {
+  readonly parallelism: number;
+  /** Directory that relative source paths resolve against. */
+  readonly cwd: string;
+  readonly log: (line: string) => void;
+}
+
+export class TaskGroup {
+  /** Source records decoded or rejected by this group so far. */
+  recordsIn = 0;
+  readonly sources: OpenSource[] = [];
+  private readonly decoder = new RecordDecoder();
+  private readonly loggedBad = new Map<string, number>();
+
+  private constructor(
+    readonly tasks: readonly TaskRuntime[],
+    private readonly metrics: JobMetrics,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /**
+   * Builds the tasks `taskIndexes` of the job and opens their readers; `sources` collects each reader as it opens,
+   * so that the caller closes them whatever happens.
+   */
+  static async open(
+    job: JobDefinition,
+    taskIndexes: readonly number[],
+    environment: TaskEnvironment,
+    connectors: Connectors,
+    settings: TaskGroupSettings,
+    restored: RestoredSources | undefined,
+  ): Promise<TaskGroup> {
+    const tasks = taskIndexes.map((index) => new TaskRuntime(index, environment));
+    const group = new TaskGroup(tasks, environment.metrics, settings.log);
+    for (const task of tasks) {
+      const entries = job.build(task);
+      for (const definition of job.sources) {
+        const resume = restored === undefined ? undefined : resumePositions(restored, definition.id);
+        const reader = connectors.source(definition, { taskIndex: task.index, parallelism: settings.parallelism, cwd: settings.cwd, resume });
+        await reader.open();
+        // A reader knows its splits once open (a Kafka reader learns the topic's partitions).
+        const source: OpenSource = {
+          definition,
+          reader,
+          entry: entries[definition.id],
+          watermarks: new WatermarkTracker(reader.splits, definition.eventTime?.maxOutOfOrdernessMs ?? 0, definition.eventTime?.idleTimeoutMs ?? 0),
+          ended: reader.splits.length === 0,
+        };
+        group.sources.push(source);
+        if (restored !== undefined) restoreWatermarks(restored, definition.id, reader, source.watermarks);
+      }
+    }
+    return group;
+  }
+
+  get operatorCount(): number {
+    return this.tasks[0]?.operators.length ?? 0;
+  }
+
+  get ended(): boolean {
+    return this.sources.every((source) => source.ended);
+  }
+
+  /**
+   * Polls each source that has not ended once, at most `limit` records in all (Infinity: a batch each), and hands
+   * the records to their chains. Returns the records polled.
+   */
+  async poll(batchSize: number, limit: number): Promise<number> {
+    let polled = 0;
+    for (const source of this.sources) {
+      if (source.ended) continue;
+      if (polled >= limit) break;
+      // Near the record limit, ask for just what is left: a reader's position then covers exactly what was
+      // processed, which a checkpoint relies on.
+      const batch = await source.reader.poll(Math.min(batchSize, limit - polled));
+      if (batch === null) {
+        source.ended = true;
+        for (const split of source.reader.splits) source.watermarks.endSplit(split);
+        continue;
+      }
+      polled += this.process(source, batch);
+    }
+    return polled;
+  }
+
+  /**
+   * The watermark this group's sources allow now, Infinity when they have nothing to say (every split idle): the
+   * minimum over groups is the run's.
+   */
+  lowWatermark(now: number): number {
+    let low = Infinity;
+    for (const source of this.sources) {
+      // A task's reader with no splits (more tasks than splits) holds no watermark back.
+      if (source.reader.splits.length === 0) continue;
+      source.watermarks.markIdleCheck(now);
+      if (!source.definition.eventTime) low = Math.min(low, source.ended ? Infinity : now - 1);
+      // A reader that knows its watermarks says them itself, idle or not, until it ends.
+      else if (source.reader.watermark !== undefined && !source.ended) low = Math.min(low, readerWatermark(source.reader));
+      // A reader whose every split is idle has nothing to say (Flink's WatermarkStatus.IDLE): the others decide;
+      // when all are idle, low stays Infinity and the watermark holds.
+      else if (!source.watermarks.isIdle()) low = Math.min(low, source.watermarks.current());
+    }
+    return low;
+  }
+
+  /** The watermark reached operator `level` (in registration order) of every task of the group. */
+  fire(level: number, watermark: number): void {
+    for (const task of this.tasks) task.operators[level].onWatermark(watermark);
+  }
+
+  processingTime(now: number): void {
+    for (const task of this.tasks) for (const operator of task.operators) operator.onProcessingTime?.(now);
+  }
+
+  /** Rows of keyed state of the group's operators: all, and those whose values are in memory. */
+  countState(): { rows: number; residentRows: number } {
+    let rows = 0;
+    let residentRows = 0;
+    for (const task of this.tasks) {
+      for (const operator of task.operators) {
+        if (operator.state === undefined) continue;
+        rows += operator.state.size;
+        residentRows += residentRowsOf(operator.state);
+      }
+    }
+    return { rows, residentRows };
+  }
+
+  /** Where each split resumes, and the highest event time it saw: the sources' part of a checkpoint. */
+  sourcePositions(into: SourcePositions = {}): SourcePositions {
+    for (const { definition, reader, watermarks } of this.sources) {
+      const splits = (into[definition.id] ??= {});
+      for (const split of reader.splits) {
+        const maxEventTime = watermarks.maxEventTime(split);
+        splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
+      }
+    }
+    return into;
+  }
+
+  async close(): Promise<void> {
+    for (const source of this.sources) await source.reader.close();
+  }
+
+  /** Decodes a batch and hands each record to its source's chain. */
+  private process(source: OpenSource, batch: SourceBatch): number {
+    const { definition, entry, watermarks } = source;
+    const { values, positions, split } = batch;
+    const eventTime = definition.eventTime;
+    const decoder = this.decoder;
+    const now = Date.now();
+    decoder.lenient = batch.lenient;
+    const count = values.length;
+    for (let i = 0; i < count; i++) {
+      let raw = values[i];
+      if (batch.encoding === 'json-text') {
+        try {
+          raw = JSON.parse(raw as string);
+        } catch (error) {
+          this.reject(source, source.reader.describePosition(split, positions[i]), `unparsable JSON: ${(error as Error).message}`, raw, now);
+          continue;
+        }
+      }
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+        this.reject(source, source.reader.describePosition(split, positions[i]), 'expected a JSON object', values[i], now);
+        continue;
+      }
+      decoder.error = undefined;
+      const record = definition.decode(raw as Record<string, unknown>, decoder);
+      if (decoder.error !== undefined) {
+        this.reject(source, source.reader.describePosition(split, positions[i]), decoder.error, values[i], now);
+        continue;
+      }
+      const time = eventTime ? eventTime.extract(record) : now;
+      watermarks.observe(split, time);
+      entry.record(record, time);
+    }
+    this.metrics.received(definition.id, count);
+    this.recordsIn += count;
+    return count;
+  }
+
+  private reject(source: OpenSource, position: string, error: string, raw: unknown, time: number): void {
+    const id = source.definition.id;
+    this.metrics.bad(id);
+    if (source.entry.deadLetter) {
+      const record: DeadLetterRecord = { source: id, position, error, raw: typeof raw === 'string' ? raw : JSON.stringify(raw) };
+      source.entry.deadLetter(record, time);
+      return;
+    }
+    const logged = this.loggedBad.get(id) ?? 0;
+    if (logged < LOGGED_BAD_RECORDS) this.log(`bad record in source ${id} at ${position}: ${error}`);
+    if (logged === LOGGED_BAD_RECORDS) this.log(`source ${id}: more bad records; only their count is reported from here on`);
+    this.loggedBad.set(id, logged + 1);
+  }
+}
+
+/** Source positions of a restored checkpoint, per source id: what SourceContext.resume takes. */
+function resumePositions(restored: RestoredSources, sourceId: string): ReadonlyMap<number, unknown> {
+  return new Map(Object.entries(restored.sources[sourceId] ?? {}).map(([split, checkpoint]) => [Number(split), checkpoint.position]));
+}
+
+/** Gives each split's tracker back the highest event time it had seen. */
+function restoreWatermarks(restored: RestoredSources, sourceId: string, reader: SourceReader, watermarks: WatermarkTracker): void {
+  const splits = restored.sources[sourceId] ?? {};
+  for (const split of reader.splits) {
+    const maxEventTime = splits[split]?.maxEventTime;
+    if (maxEventTime !== undefined && maxEventTime !== null) watermarks.restoreSplit(split, maxEventTime);
+  }
+}
+
+/** The lowest watermark over a reader's splits, as the reader states them. */
+function readerWatermark(reader: SourceReader): number {
+  let lowest = Infinity;
+  for (const split of reader.splits) lowest = Math.min(lowest, reader.watermark!(split));
+  return lowest;
+}
