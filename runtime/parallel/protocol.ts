@@ -3,6 +3,7 @@
 // message per record.
 
 import type { Key, StateNamespace } from '../api.ts';
+import type { Column, RecordColumns } from './columns.ts';
 import type { StateSnapshot } from '../checkpoints/snapshot.ts';
 import type { RestoredSources, SourcePositions } from '../task-group.ts';
 import type { MessagePort } from 'node:worker_threads';
@@ -92,11 +93,12 @@ export interface ExchangePass {
   readonly sentAny: boolean;
 }
 
+/** Records of one exchange for one worker, as columns (runtime/parallel/columns.ts): per record, its task, key and time. */
 export interface ExchangeBatch {
   readonly exchange: number;
-  /** Per record, the task it is for, its key, the record and its time: one array per field. */
-  tasks: number[];
-  keys: Key[];
-  records: unknown[];
-  times: number[];
+  readonly tasks: Int32Array;
+  readonly keys: Column;
+  /** As columns, or as they are when they are not records of one shape. */
+  readonly records: RecordColumns | unknown[];
+  readonly times: Float64Array;
 }

@@ -9,6 +9,7 @@ import { createSinkConnector, createSourceReader } from '../connectors/index.ts'
 import { JobMetrics } from '../metrics.ts';
 import { taskEnvironment, type Exchange, type KeyedReceiver } from '../task.ts';
 import { TaskGroup } from '../task-group.ts';
+import { fromColumn, fromColumns, toColumn, toColumns, transferablesOf } from './columns.ts';
 import {
   WORKER_PROTOCOL,
   type Command,
@@ -66,28 +67,48 @@ class Mailbox<T> {
   }
 }
 
+/** Records of one exchange bound for one peer, gathered in the current pass. */
+interface PendingBatch {
+  tasks: number[];
+  keys: Key[];
+  records: unknown[];
+  times: number[];
+}
+
 /** The records bound for one peer in the current pass, per exchange. */
 class Outbox {
-  readonly batches: ExchangeBatch[] = [];
+  readonly batches: PendingBatch[] = [];
 
-  batch(exchange: number): ExchangeBatch {
-    let batch = this.batches[exchange];
-    if (batch === undefined) this.batches[exchange] = batch = { exchange, tasks: [], keys: [], records: [], times: [] };
-    return batch;
+  batch(exchange: number): PendingBatch {
+    return (this.batches[exchange] ??= { tasks: [], keys: [], records: [], times: [] });
   }
 
-  /** Takes the batches that have records, leaving the outbox empty. */
-  take(): ExchangeBatch[] {
-    const full: ExchangeBatch[] = [];
-    for (const batch of this.batches) {
+  get empty(): boolean {
+    return this.batches.every((batch) => batch === undefined || batch.tasks.length === 0);
+  }
+
+  /** The pass's message to the peer, with the buffers it can transfer, leaving the outbox empty. */
+  take(sentAny: boolean): { readonly pass: ExchangePass; readonly transfer: ArrayBuffer[] } {
+    const batches: ExchangeBatch[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const [exchange, batch] of this.batches.entries()) {
       if (batch === undefined || batch.tasks.length === 0) continue;
-      full.push({ ...batch });
+      const records = toColumns(batch.records);
+      const wire: ExchangeBatch = {
+        exchange,
+        tasks: Int32Array.from(batch.tasks),
+        keys: toColumn(batch.keys),
+        records: records ?? batch.records,
+        times: Float64Array.from(batch.times),
+      };
+      batches.push(wire);
+      transfer.push(wire.tasks.buffer as ArrayBuffer, wire.times.buffer as ArrayBuffer, ...transferablesOf([wire.keys, ...(records?.columns ?? [])]));
       batch.tasks = [];
       batch.keys = [];
       batch.records = [];
       batch.times = [];
     }
-    return full;
+    return { pass: { batches, sentAny }, transfer };
   }
 }
 
@@ -219,11 +240,11 @@ class TaskWorker {
     const { outboxes, mailboxes } = this;
     if (outboxes.every((outbox) => outbox === undefined)) return;
     for (;;) {
-      const sentAny = outboxes.some((outbox) => outbox !== undefined && outbox.batches.some((batch) => batch !== undefined && batch.tasks.length > 0));
+      const sentAny = outboxes.some((outbox) => outbox !== undefined && !outbox.empty);
       for (const [peer, outbox] of outboxes.entries()) {
         if (outbox === undefined) continue;
-        const pass: ExchangePass = { batches: outbox.take(), sentAny };
-        this.setup.peers[peer]!.postMessage(pass);
+        const { pass, transfer } = outbox.take(sentAny);
+        this.setup.peers[peer]!.postMessage(pass, transfer);
       }
       let anySent = sentAny;
       for (const mailbox of mailboxes) {
@@ -238,7 +259,9 @@ class TaskWorker {
 
   private deliver(batch: ExchangeBatch): void {
     const receivers = this.exchanges[batch.exchange].receivers;
-    const { tasks, keys, records, times } = batch;
+    const { tasks, times } = batch;
+    const keys = fromColumn(batch.keys) as ArrayLike<Key>;
+    const records = Array.isArray(batch.records) ? batch.records : fromColumns(batch.records);
     for (let i = 0; i < tasks.length; i++) receivers[tasks[i]](keys[i], records[i], times[i]);
   }
 
