@@ -342,9 +342,19 @@ function expectRows(actual: readonly Row[], expected: ReadonlyMap<string, Row>, 
   }
 }
 
-describe('pipec run: every window kind on 60k out-of-order events', () => {
+/** Parallelism and worker threads of each run of the spec: the answers are the same at every one. */
+const RUNS = [
+  { parallelism: 1, workers: 1 },
+  { parallelism: 2, workers: 2 },
+  { parallelism: 16, workers: 4 },
+] as const;
+
+const events = makeEvents();
+const outputs = new Map<number, string>();
+
+describe.each(RUNS)('pipec run: every window kind on 60k out-of-order events, parallelism $parallelism on $workers worker threads', ({ parallelism, workers }) => {
   const directory = mkdtempSync(join(tmpdir(), 'pipec-e2e-windows-'));
-  const events = makeEvents();
+  outputs.set(parallelism, directory);
   let status: number | null;
   let stderr = '';
   const read = (file: string): Row[] =>
@@ -356,7 +366,8 @@ describe('pipec run: every window kind on 60k out-of-order events', () => {
   beforeAll(() => {
     writeFileSync(join(directory, 'events.jsonl'), events.map((event) => JSON.stringify(event)).join('\n') + '\n');
     writeFileSync(join(directory, 'windows.yaml'), SPEC);
-    ({ status, stderr } = pipec(['run', 'windows.yaml', '--output-path', directory], { cwd: directory }));
+    const run = ['--parallelism', String(parallelism), '--workers', String(workers)];
+    ({ status, stderr } = pipec(['run', 'windows.yaml', ...run, '--output-path', directory], { cwd: directory }));
   });
 
   it('reads every event, none late or dropped', () => {
@@ -443,6 +454,21 @@ describe('pipec run: every window kind on 60k out-of-order events', () => {
     const rows = read('hour.jsonl');
     expectRows(rows, expected, (row) => `${row.category}@${row.window_start}`, ['total']);
     expect(new Set(rows.map((row) => row.window_start)).size).toBe(2);
+  });
+});
+
+describe('pipec run: every window kind at parallelism 1, 2 and 16', () => {
+  it('writes the same rows at every parallelism (a global window\'s rows of a key in the same order)', () => {
+    for (const file of ['tumbling.jsonl', 'sliding.jsonl', 'sessions.jsonl', 'rolling.jsonl', 'minute.jsonl', 'hour.jsonl']) {
+      const rows = (parallelism: number) => readFileSync(join(outputs.get(parallelism)!, file), 'utf8').trim().split('\n');
+      const one = rows(1);
+      expect(one.length, file).toBeGreaterThan(0);
+      for (const { parallelism } of RUNS) {
+        expect([...rows(parallelism)].sort(), `${file} at parallelism ${parallelism}`).toEqual([...one].sort());
+        // Rows of one key keep their order: the global window's rolling rows per user, in firing order.
+        if (file === 'rolling.jsonl') expect(groupBy(rows(parallelism).map((line) => JSON.parse(line) as Row), (row) => row.user as string)).toEqual(groupBy(one.map((line) => JSON.parse(line) as Row), (row) => row.user as string));
+      }
+    }
   });
 });
 
