@@ -3,6 +3,7 @@
 
 import { open, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { JobDefinition, RunOptions, RunSummary } from '../runtime/index.ts';
 import { runJob } from '../runtime/index.ts';
@@ -100,9 +101,11 @@ export async function readFloor(path: string): Promise<{ records: number; elapse
   return { records, elapsedMs: performance.now() - started };
 }
 
-function runOptions(job: JobDefinition, run: PipelineRun): RunOptions {
+/** `workerModule`: the bundle, whose tasks run on worker threads as `pipec run` runs them (as many as cores). */
+function runOptions(job: JobDefinition, run: PipelineRun, workerModule: string | undefined): RunOptions {
   return {
     parallelism: run.parallelism,
+    workers: workerModule === undefined ? undefined : { module: workerModule, count: availableParallelism() },
     maxParallelism: 128,
     maxRecords: 0,
     durationMs: 0,
@@ -119,8 +122,8 @@ function runOptions(job: JobDefinition, run: PipelineRun): RunOptions {
   };
 }
 
-async function timedRun(job: JobDefinition, run: PipelineRun, execute: typeof runJob): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
-  const options = runOptions(job, run);
+async function timedRun(job: JobDefinition, run: PipelineRun, execute: typeof runJob, workerModule?: string): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
+  const options = runOptions(job, run, workerModule);
   const started = performance.now();
   const summary = await execute(job, options);
   const elapsedMs = performance.now() - started;
@@ -155,8 +158,9 @@ async function runCase(task: CaseTask): Promise<Omit<CaseMeasurement, 'maxRssByt
     case 'compiled': {
       // As `pipec run`: source maps on (stack traces name spec lines), the bundle imported, its own runJob called.
       process.setSourceMapsEnabled(true);
-      const loaded = (await import(pathToFileURL(task.bundle).href)) as LoadedBundle;
-      return timedRun(loaded.default, task, loaded.runJob);
+      const bundle = pathToFileURL(task.bundle).href;
+      const loaded = (await import(bundle)) as LoadedBundle;
+      return timedRun(loaded.default, task, loaded.runJob, bundle);
     }
     case 'interpreted': {
       const job = interpretJob(typedPipelineFromJson(await readFile(task.ir, 'utf8')));

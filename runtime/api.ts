@@ -296,6 +296,11 @@ export interface SourceBatch {
   readonly positions: readonly number[];
   /** True for CSV: field values are strings that the decoder converts. */
   readonly lenient: boolean;
+  /**
+   * The split has no more records after this batch (a file split read to its end, a bounded partition): it stops
+   * holding back the watermark while the reader's other splits go on.
+   */
+  readonly splitEnded?: boolean;
 }
 
 export interface SourceContext {

@@ -111,6 +111,7 @@ export class TaskGroup {
         continue;
       }
       polled += this.process(source, batch);
+      if (batch.splitEnded === true) source.watermarks.endSplit(batch.split);
     }
     return polled;
   }

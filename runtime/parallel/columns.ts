@@ -49,15 +49,17 @@ export function fromColumn(column: Column): ArrayLike<unknown> {
 }
 
 /**
- * The records as columns, in the shape of the first (generated code gives every record of an exchange the same
- * fields); undefined when they are not such records (then they cross as they are).
+ * The records as columns, in the shape of the first: generated code gives every record of an exchange (one type)
+ * the same fields. Records of several types can meet in a sink: with `checkShapes`, every record is checked to have
+ * just the first one's fields. Undefined when they are not such records (then they cross as they are).
  */
-export function toColumns(records: readonly unknown[]): RecordColumns | undefined {
+export function toColumns(records: readonly unknown[], checkShapes = false): RecordColumns | undefined {
   const first = records[0];
   if (typeof first !== 'object' || first === null || Array.isArray(first)) return undefined;
   const fields = Object.keys(first);
   // A literal's "__proto__" would set the prototype, not a field.
   if (fields.includes('__proto__')) return undefined;
+  if (checkShapes && !records.every((record) => hasFields(record, fields))) return undefined;
   const count = records.length;
   const columns = fields.map((field) => {
     const values = new Array<unknown>(count);
@@ -65,6 +67,17 @@ export function toColumns(records: readonly unknown[]): RecordColumns | undefine
     return toColumn(values);
   });
   return { fields, count, columns };
+}
+
+/** Whether `record` is an object whose own enumerable keys are exactly `fields`. */
+function hasFields(record: unknown, fields: readonly string[]): boolean {
+  if (typeof record !== 'object' || record === null) return false;
+  let keys = 0;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) return false;
+    keys++;
+  }
+  return keys === fields.length && fields.every((field) => Object.hasOwn(record, field));
 }
 
 /** The records back from their columns. */

@@ -44,8 +44,8 @@ export type Command =
 export interface Report {
   readonly type: 'done';
   readonly result: PollReply | StateSnapshot | SourcePositions | undefined;
-  /** Per sink id, the records the worker's tasks wrote since the previous report, in order. */
-  readonly sinks: readonly (readonly [string, unknown[]])[];
+  /** Per sink id, the records the worker's tasks wrote since the previous report, in order (as columns when they can be). */
+  readonly sinks: readonly (readonly [string, RecordColumns | unknown[]])[];
   /** Counter increments since the previous report (JobMetrics maps as entries). */
   readonly metrics: MetricsDelta;
   readonly logs: readonly string[];

@@ -9,7 +9,7 @@ import { createSinkConnector, createSourceReader } from '../connectors/index.ts'
 import { JobMetrics } from '../metrics.ts';
 import { taskEnvironment, type Exchange, type KeyedReceiver } from '../task.ts';
 import { TaskGroup } from '../task-group.ts';
-import { fromColumn, fromColumns, toColumn, toColumns, transferablesOf } from './columns.ts';
+import { fromColumn, fromColumns, toColumn, toColumns, transferablesOf, type RecordColumns } from './columns.ts';
 import {
   WORKER_PROTOCOL,
   type Command,
@@ -166,7 +166,8 @@ class TaskWorker {
     try {
       const result = await this.run(command);
       if (command.type === 'restore') return;
-      this.port.postMessage(this.report(result));
+      const { report, transfer } = this.report(result);
+      this.port.postMessage(report, transfer);
       if (command.type === 'close') this.port.close();
     } catch (error) {
       const failed: Failed = { type: 'failed', message: (error as Error).message, stack: (error as Error).stack };
@@ -265,16 +266,20 @@ class TaskWorker {
     for (let i = 0; i < tasks.length; i++) receivers[tasks[i]](keys[i], records[i], times[i]);
   }
 
-  private report(result: Report['result']): Report {
-    const sinks: [string, unknown[]][] = [];
+  /** The report of a command, with the buffers its message can transfer. */
+  private report(result: Report['result']): { readonly report: Report; readonly transfer: ArrayBuffer[] } {
+    const sinks: [string, RecordColumns | unknown[]][] = [];
+    const transfer: ArrayBuffer[] = [];
     for (const [id, sink] of this.sinks) {
       if (sink.records.length === 0) continue;
-      sinks.push([id, sink.records]);
+      const columns = toColumns(sink.records, true);
+      if (columns !== undefined) transfer.push(...transferablesOf(columns.columns));
+      sinks.push([id, columns ?? sink.records]);
       sink.records = [];
     }
     const { rows, residentRows } = this.group.countState();
     const report: Report = { type: 'done', result, sinks, metrics: takeMetrics(this.metrics), logs: this.logs.splice(0), rows, residentRows };
-    return report;
+    return { report, transfer };
   }
 }
 

@@ -25,6 +25,7 @@ import {
   type WorkerSetup,
 } from './protocol.ts';
 import type { PollResult, StateCount, TaskRunner } from './runner.ts';
+import { fromColumns } from './columns.ts';
 
 export interface WorkerSettings {
   /** The job's bundle: each worker imports it, and it serves tasks in a worker thread (serveTasks). */
@@ -257,9 +258,9 @@ export class WorkerTasks implements TaskRunner {
       throw error;
     }
     for (const [index, report] of reports.entries()) {
-      for (const [id, records] of report.sinks) {
+      for (const [id, written] of report.sinks) {
         const sink = this.sinks.get(id)!;
-        for (const record of records) sink.write(record);
+        for (const record of Array.isArray(written) ? written : fromColumns(written)) sink.write(record);
       }
       const { metrics } = report;
       for (const [source, count] of metrics.recordsIn) this.metrics.received(source, count);

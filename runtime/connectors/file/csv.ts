@@ -21,9 +21,7 @@ export class CsvRecordParser {
   private quoteSearchText: string | undefined;
 
   constructor(delimiter: string) {
-    if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-      throw new Error(`csv delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
-    }
+    checkCsvDelimiter(delimiter);
     this.delimiter = delimiter.charCodeAt(0);
     this.delimiterText = delimiter;
   }
@@ -116,4 +114,11 @@ export function countLineFeeds(text: string, start = 0): number {
   let count = 0;
   for (let index = text.indexOf('\n', start); index >= 0; index = text.indexOf('\n', index + 1)) count++;
   return count;
+}
+
+/** Throws unless `delimiter` can separate CSV fields: one character other than a quote or a line break. */
+export function checkCsvDelimiter(delimiter: string): void {
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw new Error(`csv delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+  }
 }

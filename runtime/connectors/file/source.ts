@@ -1,9 +1,10 @@
 // The `file` source connector: JSON lines or CSV from a local file, read in large chunks.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { SourceBatch, SourceContext, SourceReader } from '../../api.ts';
-import { countLineFeeds, CsvRecordParser } from './csv.ts';
+import { checkCsvDelimiter, countLineFeeds, CsvRecordParser } from './csv.ts';
 
 export type FileFormat = 'json' | 'csv';
 
@@ -12,6 +13,8 @@ export interface FileSourceOptions {
   readonly path: string;
   readonly format: FileFormat;
   readonly csv: CsvOptions;
+  /** Bytes of a split of a JSON lines file: the unit tasks share the file by. */
+  readonly splitBytes: number;
 }
 
 export interface CsvOptions {
@@ -38,16 +41,20 @@ export interface FileReadTuning {
 }
 
 const DEFAULT_CHUNK_BYTES = 1 << 20;
+/** Flink's and Hadoop's block size: a file smaller than this is one split, read by one task. */
+const DEFAULT_SPLIT_BYTES = 64 << 20;
+const SIZE_UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 };
 const LINE_FEED = 10;
 const EMPTY_BYTES = Buffer.alloc(0);
 
 export function parseFileSourceOptions(options: Readonly<Record<string, unknown>>): FileSourceOptions {
-  const { path, format = 'json', csv = {} } = options;
+  const { path, format = 'json', csv = {}, split_size: splitSize = DEFAULT_SPLIT_BYTES } = options;
   if (typeof path !== 'string' || path === '') throw new Error(`file source: option 'path' must be a file path, got ${JSON.stringify(path)}`);
   if (format !== 'json' && format !== 'csv') throw new Error(`file source '${path}': option 'format' must be json or csv, got ${JSON.stringify(format)}`);
   if (typeof csv !== 'object' || csv === null) throw new Error(`file source '${path}': option 'csv' must be an object`);
   const { delimiter = ',', header = true, columns } = csv as Record<string, unknown>;
   if (typeof delimiter !== 'string') throw new Error(`file source '${path}': option 'csv.delimiter' must be a string`);
+  if (format === 'csv') checkCsvDelimiter(delimiter);
   if (typeof header !== 'boolean') throw new Error(`file source '${path}': option 'csv.header' must be true or false`);
   if (columns !== undefined && !(Array.isArray(columns) && columns.every((column) => typeof column === 'string'))) {
     throw new Error(`file source '${path}': option 'csv.columns' must be a list of field names`);
@@ -55,18 +62,147 @@ export function parseFileSourceOptions(options: Readonly<Record<string, unknown>
   if (format === 'csv' && !header && columns === undefined) {
     throw new Error(`file source '${path}': a csv file without a header row needs 'csv.columns' to name its fields`);
   }
-  return { path, format, csv: { delimiter, header, columns: columns as string[] | undefined } };
+  const splitBytes = typeof splitSize === 'number' ? splitSize : parseSize(splitSize);
+  if (!(Number.isSafeInteger(splitBytes) && splitBytes >= 1)) {
+    throw new Error(`file source '${path}': option 'split_size' must be a size such as 64MB (B, KB, MB, GB; 1024-based) or a number of bytes, got ${JSON.stringify(splitSize)}`);
+  }
+  return { path, format, csv: { delimiter, header, columns: columns as string[] | undefined }, splitBytes };
+}
+
+/** `64MB` in bytes (1024-based units); NaN when it is not such a size. */
+function parseSize(value: unknown): number {
+  const match = typeof value === 'string' ? /^\s*(\d+)\s*(B|KB|MB|GB)\s*$/i.exec(value) : null;
+  return match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2].toUpperCase()];
 }
 
 /**
- * One split (0) per file, read by task 0; other tasks read nothing. JSON lines come out as `json-text` batches of
- * line strings, CSV rows as `values` batches of string records (lenient); positions are 1-based line numbers, for
- * a CSV row the line it starts on. Blank lines are skipped but counted. With `context.resume`, reading starts at
- * the byte offset and line of the checkpoint's FilePosition.
+ * A JSON lines file is cut into splits of `split_size` bytes (64 MiB by default), each moved to the next line start
+ * (Hadoop's LineRecordReader: a split holds the lines that start in it); task t reads the splits s with
+ * s mod parallelism = t, a batch from each in turn, so that their watermarks advance together. A CSV file is one
+ * split, read by task 0: a quoted field may hold a line break, so a byte offset does not find a row's start. JSON
+ * lines come out as `json-text` batches of line strings, CSV rows as `values` batches of string records (lenient);
+ * positions are 1-based line numbers within the split (for a CSV row, the line it starts on). Blank lines are
+ * skipped but counted. With `context.resume`, each split goes on at the byte offset and line of its FilePosition.
  */
 export function createFileReader(options: Readonly<Record<string, unknown>>, context: SourceContext, tuning: FileReadTuning = {}): SourceReader {
   const parsed = parseFileSourceOptions(options);
   return new FileReader(parsed, context, tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+}
+
+/** The splits of one task, polled in turn, reading through one file handle and one read buffer. */
+class FileReader implements SourceReader {
+  splits: readonly number[] = [];
+  private readonly resolvedPath: string;
+  private handle: FileHandle | undefined;
+  private readers: FileSplitReader[] = [];
+  /** The reader polled next. */
+  private turn = 0;
+  /** Per split, where it starts in the file and its first line's number: found when a position is described. */
+  private readonly starts = new Map<number, { readonly offset: number; line?: number }>();
+
+  constructor(
+    private readonly options: FileSourceOptions,
+    private readonly context: SourceContext,
+    private readonly chunkBytes: number,
+  ) {
+    this.resolvedPath = resolve(context.cwd, options.path);
+  }
+
+  async open(): Promise<void> {
+    const { taskIndex, parallelism } = this.context;
+    const { size } = await stat(this.resolvedPath).catch(() => ({ size: 0 }));
+    const count = this.options.format === 'csv' ? 1 : Math.max(1, Math.ceil(size / this.options.splitBytes));
+    if (taskIndex >= count) return;
+    const handle = (this.handle = await openFile(this.resolvedPath, this.options.path));
+    // Reads are awaited one at a time, and a split reader copies what it keeps: they can share one buffer.
+    const buffer = Buffer.allocUnsafe(this.chunkBytes);
+    const splits: number[] = [];
+    for (let split = taskIndex; split < count; split += parallelism) {
+      const start = await lineStartFrom(handle, split * this.options.splitBytes, size);
+      const end = split + 1 === count ? Infinity : await lineStartFrom(handle, (split + 1) * this.options.splitBytes, size);
+      splits.push(split);
+      this.starts.set(split, { offset: start });
+      this.readers.push(new FileSplitReader(this.options, handle, buffer, split, start, end, this.context.resume?.get(split)));
+    }
+    this.splits = splits;
+  }
+
+  async poll(maxRecords: number): Promise<SourceBatch | null> {
+    for (let tried = 0; tried < this.readers.length; tried++) {
+      const reader = this.readers[this.turn];
+      this.turn = (this.turn + 1) % this.readers.length;
+      if (!reader.finished) return reader.poll(maxRecords);
+    }
+    // Release the file as soon as it is read, not only when the job closes its sources.
+    await this.close();
+    return null;
+  }
+
+  describePosition(split: number, position: number): string {
+    return `${this.options.path}:${this.linesBefore(split) + position}`;
+  }
+
+  checkpointPosition(split: number): FilePosition {
+    const reader = this.readers.find((candidate) => candidate.split === split);
+    if (reader === undefined) throw new RangeError(`file source '${this.options.path}': split ${split} is not read by this reader, which reads splits ${this.splits.join(', ') || 'none'}`);
+    return reader.checkpointPosition();
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    for (const reader of this.readers) reader.finished = true;
+    await handle?.close();
+  }
+
+  /** Lines of the file before `split`: counted once, when a position of it is first described (a bad record). */
+  private linesBefore(split: number): number {
+    const start = this.starts.get(split);
+    if (start === undefined || start.offset === 0) return 0;
+    start.line ??= countLinesBefore(this.resolvedPath, start.offset);
+    return start.line;
+  }
+}
+
+async function openFile(resolvedPath: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(resolvedPath, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new Error(`file source: cannot open '${path}' (${resolvedPath}): ${reason}`);
+  }
+}
+
+/** The offset of the first line that starts at or after `offset`: 0, or just past the first line feed from offset - 1 on. */
+async function lineStartFrom(handle: FileHandle, offset: number, size: number): Promise<number> {
+  if (offset <= 0) return 0;
+  const buffer = Buffer.allocUnsafe(4096);
+  for (let at = offset - 1; at < size; at += buffer.length) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+    const lineFeed = buffer.subarray(0, bytesRead).indexOf(LINE_FEED);
+    if (lineFeed >= 0) return at + lineFeed + 1;
+    if (bytesRead === 0) break;
+  }
+  return size;
+}
+
+/** Line feeds in the first `offset` bytes of the file. */
+function countLinesBefore(resolvedPath: string, offset: number): number {
+  const descriptor = openSync(resolvedPath, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let lines = 0;
+    for (let at = 0; at < offset; ) {
+      const bytesRead = readSync(descriptor, buffer, 0, Math.min(buffer.length, offset - at), at);
+      if (bytesRead === 0) break;
+      for (let index = buffer.indexOf(LINE_FEED, 0); index >= 0 && index < bytesRead; index = buffer.indexOf(LINE_FEED, index + 1)) lines++;
+      at += bytesRead;
+    }
+    return lines;
+  } finally {
+    closeSync(descriptor);
+  }
 }
 
 /**
@@ -75,12 +211,7 @@ export function createFileReader(options: Readonly<Record<string, unknown>>, con
  * exactly `bytes[0, decodedBytes)` and the n-th line feed of the one is the n-th of the other: that finds the byte
  * offset of a line start for a checkpoint without counting the bytes of every line.
  */
-class FileReader implements SourceReader {
-  readonly splits: readonly number[];
-  private readonly options: FileSourceOptions;
-  private readonly resolvedPath: string;
-  private readonly buffer: Buffer;
-  private handle: FileHandle | undefined;
+class FileSplitReader {
   /** Byte offset in the file of the next chunk to read. */
   private readOffset = 0;
   /** Bytes read and not yet consumed, from `textOffset` in the file on: those `text` decodes, then an incomplete last line. */
@@ -94,73 +225,50 @@ class FileReader implements SourceReader {
   private cursor = 0;
   /** Line number of the line that starts at `cursor`. */
   private line = 1;
-  /** The whole file has been read into `bytes`. */
+  /** The whole split has been read into `bytes`. */
   private endOfFile = false;
-  private finished = false;
+  /** Every line of the split has been polled. */
+  finished = false;
   /** Nothing has been decoded yet and reading started at offset 0: a byte order mark here is dropped. */
   private atStart = true;
   private readonly csvParser: CsvRecordParser | undefined;
   /** CSV field names, from the header row or `csv.columns`. */
   private fieldNames: readonly string[] | undefined;
 
-  constructor(options: FileSourceOptions, context: SourceContext, chunkBytes: number) {
-    this.options = options;
-    this.resolvedPath = resolve(context.cwd, options.path);
-    this.splits = context.taskIndex === 0 ? [0] : [];
-    this.finished = context.taskIndex !== 0;
-    this.buffer = Buffer.allocUnsafe(this.finished ? 0 : chunkBytes);
+  constructor(
+    private readonly options: FileSourceOptions,
+    private readonly handle: FileHandle,
+    /** Where chunks are read into; shared by the splits of a reader. */
+    private readonly buffer: Buffer,
+    readonly split: number,
+    start: number,
+    /** Where the next split starts: the split's lines are those that start before it. */
+    private readonly end: number,
+    resumed: unknown,
+  ) {
     this.csvParser = options.format === 'csv' ? new CsvRecordParser(options.csv.delimiter) : undefined;
     this.fieldNames = options.csv.header ? undefined : options.csv.columns;
-    const resumed = context.resume?.get(0);
-    if (resumed !== undefined && !this.finished) {
-      const position = parseFilePosition(resumed, options.path);
-      this.readOffset = position.offset;
-      this.textOffset = position.offset;
-      this.line = position.line;
-      this.atStart = position.offset === 0;
-      if (options.csv.header && position.header !== undefined) this.fieldNames = position.header;
-    }
+    const position = resumed === undefined ? { offset: start, line: 1 } : parseFilePosition(resumed, options.path);
+    this.readOffset = position.offset;
+    this.textOffset = position.offset;
+    this.line = position.line;
+    this.atStart = position.offset === 0;
+    if (options.csv.header && 'header' in position && position.header !== undefined) this.fieldNames = position.header;
   }
 
-  async open(): Promise<void> {
-    if (this.finished) return;
-    try {
-      this.handle = await open(this.resolvedPath, 'r');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-      throw new Error(`file source: cannot open '${this.options.path}' (${this.resolvedPath}): ${reason}`);
-    }
-  }
-
-  async poll(maxRecords: number): Promise<SourceBatch | null> {
-    if (this.finished) return null;
+  /** The next batch of the split; the last one (which may be empty) says the split ended. */
+  async poll(maxRecords: number): Promise<SourceBatch> {
     const batch = this.csvParser === undefined ? await this.pollLines(maxRecords) : await this.pollCsv(this.csvParser, maxRecords);
-    if (batch.values.length === 0 && this.finished) return null;
-    return batch;
+    return this.finished ? { ...batch, splitEnded: true } : batch;
   }
 
-  describePosition(_split: number, position: number): string {
-    return `${this.options.path}:${position}`;
-  }
-
-  checkpointPosition(split: number): FilePosition {
-    if (split !== 0 || this.splits.length === 0) {
-      throw new RangeError(`file source '${this.options.path}': split ${split} is not read by this reader (a file is one split, 0, read by task 0)`);
-    }
+  checkpointPosition(): FilePosition {
     const offset = this.textOffset + this.bytesBefore(this.cursor);
     // Field names from `csv.columns` come from the spec again; only a header row's names need keeping.
     if (this.options.csv.header && this.csvParser !== undefined && this.fieldNames !== undefined) {
       return { offset, line: this.line, header: this.fieldNames.slice() };
     }
     return { offset, line: this.line };
-  }
-
-  async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    this.finished = true;
-    await handle?.close();
   }
 
   private async pollLines(maxRecords: number): Promise<SourceBatch> {
@@ -192,7 +300,7 @@ class FileReader implements SourceReader {
       this.line++;
       this.cursor = lineFeed + 1;
     }
-    return { split: 0, encoding: 'json-text', values, positions, lenient: false };
+    return { split: this.split, encoding: 'json-text', values, positions, lenient: false };
   }
 
   private async pollCsv(parser: CsvRecordParser, maxRecords: number): Promise<SourceBatch> {
@@ -229,15 +337,15 @@ class FileReader implements SourceReader {
       values.push(row);
       positions.push(line);
     }
-    return { split: 0, encoding: 'values', values, positions, lenient: true };
+    return { split: this.split, encoding: 'values', values, positions, lenient: true };
   }
 
   /** Drops the consumed text, reads the next chunk and appends to the text the lines it completes. */
   private async readChunk(): Promise<void> {
-    const handle = this.handle;
-    if (handle === undefined) throw new Error(`file source '${this.options.path}': poll() before open()`);
     const consumed = this.bytesBefore(this.cursor);
-    const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, this.readOffset);
+    // Up to the next split's start: the line that ends there is this split's last.
+    const length = Math.min(this.buffer.length, this.end - this.readOffset);
+    const { bytesRead } = length <= 0 ? { bytesRead: 0 } : await this.handle.read(this.buffer, 0, length, this.readOffset);
     this.readOffset += bytesRead;
     const kept = this.bytes.subarray(consumed);
     const decoded = this.decodedBytes - consumed;
@@ -248,9 +356,6 @@ class FileReader implements SourceReader {
     if (bytesRead === 0) {
       this.endOfFile = true;
       end = bytes.length;
-      // Release the file as soon as it is read, not only when the job closes its sources.
-      this.handle = undefined;
-      await handle.close();
     } else {
       const chunk = this.buffer.subarray(0, bytesRead);
       const lineFeed = chunk.lastIndexOf(LINE_FEED);

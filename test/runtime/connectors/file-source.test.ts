@@ -65,7 +65,8 @@ describe('file source: JSON lines', () => {
     const source = reader({ path, format: 'json' });
     await source.open();
     const batch = await source.poll(100);
-    expect(batch).toEqual({ split: 0, encoding: 'json-text', values: ['{"a":1}', '{"a":2}', '{"a":3}'], positions: [1, 3, 6], lenient: false });
+    // The file is one split, and this batch its last.
+    expect(batch).toEqual({ split: 0, encoding: 'json-text', values: ['{"a":1}', '{"a":2}', '{"a":3}'], positions: [1, 3, 6], lenient: false, splitEnded: true });
     expect(await source.poll(100)).toBeNull();
     await source.close();
   });
@@ -131,12 +132,14 @@ describe('file source: JSON lines', () => {
     expect((await readAll(reader({ path: join(directory, path) }))).values).toEqual(['{}']);
   });
 
-  it('has one split, read by task 0 only', async () => {
+  it('reads a file smaller than split_size as one split, by task 0 only', async () => {
     const path = await file('{}\n');
-    expect(reader({ path }).splits).toEqual([0]);
-    const other = reader({ path: 'does-not-exist.jsonl' }, undefined, 1);
-    expect(other.splits).toEqual([]);
+    const first = reader({ path });
+    await first.open();
+    expect(first.splits).toEqual([0]);
+    const other = reader({ path }, undefined, 1);
     await other.open();
+    expect(other.splits).toEqual([]);
     expect(await other.poll(10)).toBeNull();
   });
 
@@ -358,10 +361,91 @@ describe('file source: checkpoints and resume', () => {
     await expectResumeEverywhere({ path: await file(content, 'csv'), format: 'csv', csv: { header: false, columns: ['n', 'text'] } }, Buffer.byteLength(content) + 1, [1]);
   });
 
-  it('rejects a position that is not a byte offset and line, saying what to do', () => {
+  it('rejects a position that is not a byte offset and line, saying what to do', async () => {
+    const path = await file('{}\n');
     const resume = new Map([[0, { offset: -1, line: 1 }]]);
-    expect(() => reader({ path: 'x.jsonl' }, undefined, 0, resume)).toThrow(/file source 'x\.jsonl': the checkpoint holds .* as its position, .*run without restoring/);
+    await expect(reader({ path }, undefined, 0, resume).open()).rejects.toThrow(/file source '.*': the checkpoint holds .* as its position, .*run without restoring/);
     // Task 1 reads no split, so it ignores the position of split 0.
-    expect(reader({ path: 'x.jsonl' }, undefined, 1, resume).splits).toEqual([]);
+    const other = reader({ path }, undefined, 1, resume);
+    await other.open();
+    expect(other.splits).toEqual([]);
+  });
+});
+
+describe('file source: splits of a JSON lines file', () => {
+  /** 300 lines of 1 to 80 characters (some with multi-byte characters), a few blank. */
+  function lines(): string[] {
+    const random = seededRandom(5);
+    return Array.from({ length: 300 }, (_, index) => (index % 37 === 5 ? '' : `{"n":${index},"s":"${'é€x'.repeat(Math.floor(random() * 26))}"}`));
+  }
+
+  /** The readers of `tasks` tasks over splits of `splitBytes`. */
+  function splitReaders(path: string, splitBytes: number, tasks: number, chunkBytes: number): ReaderFactory {
+    return (resume) =>
+      Array.from({ length: tasks }, (_, taskIndex) =>
+        createFileReader({ path, split_size: splitBytes }, { taskIndex, parallelism: tasks, cwd: directory, resume }, { chunkBytes }),
+      );
+  }
+
+  it('gives every line to exactly one split, the splits in file order, at any split size and number of tasks', async () => {
+    const all = lines();
+    const path = await file(all.join('\n') + '\n');
+    const expected = all.filter((line) => line !== '');
+    for (const splitBytes of [1, 7, 100, 1000, 100_000]) {
+      for (const tasks of [1, 2, 3]) {
+        const read = await readWhole(splitReaders(path, splitBytes, tasks, 64), 7);
+        const splits = [...read.keys()].sort((a, b) => a - b);
+        expect(splits, `split_size ${splitBytes}`).toEqual(Array.from({ length: splits.length }, (_, index) => index));
+        expect(splits.flatMap((split) => read.get(split)!.values), `split_size ${splitBytes}, ${tasks} tasks`).toEqual(expected);
+      }
+    }
+  });
+
+  it('describes a position of any split by its line in the whole file', async () => {
+    const all = lines();
+    const path = await file(all.join('\n') + '\n');
+    const source = createFileReader({ path, split_size: '1KB' }, { taskIndex: 1, parallelism: 2, cwd: directory }, { chunkBytes: 100 });
+    await source.open();
+    expect(source.splits.length).toBeGreaterThan(2);
+    let described = 0;
+    for (let batch = await source.poll(10); batch !== null; batch = await source.poll(10)) {
+      for (const [index, value] of batch.values.entries()) {
+        const [, line] = /:(\d+)$/.exec(source.describePosition(batch.split, batch.positions[index]))!;
+        expect(all[Number(line) - 1]).toBe(value);
+        described++;
+      }
+    }
+    expect(described).toBeGreaterThan(100);
+    await source.close();
+  });
+
+  it("says when a split ended, in its last batch, while the reader's other splits go on", async () => {
+    const path = await file(lines().join('\n'));
+    const source = createFileReader({ path, split_size: 2000 }, { taskIndex: 0, parallelism: 1, cwd: directory }, { chunkBytes: 512 });
+    await source.open();
+    const ended: number[] = [];
+    for (let batch = await source.poll(5); batch !== null; batch = await source.poll(5)) {
+      expect(ended).not.toContain(batch.split);
+      if (batch.splitEnded) ended.push(batch.split);
+    }
+    expect(ended.sort((a, b) => a - b)).toEqual(source.splits);
+    expect(source.splits.length).toBeGreaterThan(3);
+    await source.close();
+  });
+
+  it('resumes every split at its position, at another number of tasks', async () => {
+    const all = lines();
+    const path = await file(all.join('\n') + '\n');
+    const expected = all.filter((line) => line !== '');
+    for (const pollsBefore of [0, 1, 3, 10, 40]) {
+      const { read } = await readAcrossCheckpoint(splitReaders(path, 500, 2, 64), 4, pollsBefore, splitReaders(path, 500, 3, 200));
+      const splits = [...read.keys()].sort((a, b) => a - b);
+      expect(splits.flatMap((split) => read.get(split)!.values), `after ${pollsBefore} polls`).toEqual(expected);
+    }
+  });
+
+  it('rejects a split_size that is not a size', () => {
+    expect(() => createFileReader({ path: 'x', split_size: 'big' }, { taskIndex: 0, parallelism: 1, cwd: directory })).toThrow(/'split_size' must be a size such as 64MB/);
+    expect(() => createFileReader({ path: 'x', split_size: 0 }, { taskIndex: 0, parallelism: 1, cwd: directory })).toThrow(/'split_size'/);
   });
 });
