@@ -7,8 +7,8 @@ import type { JobMetrics } from './metrics.ts';
 export type KeyedReceiver<K extends Key, T> = (key: K, record: T, time: number) => void;
 
 /**
- * Routes keyed records to the task that owns their key group. Tasks of one process run on one thread, so a send
- * is a direct call of the owning task's receiver; the same interface carries batches between worker threads.
+ * Routes keyed records to the task that owns their key group: a send is a direct call of the owning task's
+ * receiver, which for a task on another worker thread appends to the outbox for that thread (runtime/parallel).
  */
 export class Exchange<K extends Key, T> implements ExchangeSender<K, T> {
   /** The receiver of each task, by task index. */

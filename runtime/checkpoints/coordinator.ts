@@ -1,9 +1,9 @@
 // Takes checkpoints of a running job and restores a job from one.
 //
-// The executor runs every task of a process on one thread and calls the coordinator between two rounds of
-// batches, when every record polled so far has gone through every operator and exchange and the sinks are flushed:
-// that instant is already a consistent cut (what Flink's aligned barriers establish across threads), so a
-// checkpoint is a snapshot of it: source positions, keyed state, watermarks and the sinks' pending output. Under a
+// The executor calls the coordinator between two phases, when every record polled so far has gone through every
+// operator and exchange (on every worker thread: each phase is a barrier) and the sinks are flushed: that instant is
+// already a consistent cut (what Flink's aligned barriers establish), so a checkpoint is a snapshot of it: source
+// positions, keyed state (each thread snapshots its own tasks), watermarks and the sinks' pending output. Under a
 // memory budget the executor first loads every row operators asked for, so that no record waits for state at the
 // cut; after the checkpoint, every row is clean and operators evict what exceeds the budget.
 
