@@ -11,9 +11,17 @@
 
 import { copyFile, link, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import RocksDB from 'rocksdb-native';
+import type RocksDB from 'rocksdb-native';
 import type { CheckpointStateStats, KeyGroupRange, StateBackend, StateRow, StateRowAddress } from './backend.ts';
 import { syncToDisk } from '../files.ts';
+
+/**
+ * The binding, loaded on first use: a run without the rocksdb backend, and every worker thread (state reaches the
+ * backend through the main thread), skips loading the native addon.
+ */
+async function rocksDB(): Promise<typeof RocksDB> {
+  return (await import('rocksdb-native')).default;
+}
 
 /** The file every RocksDB database has: it names the current MANIFEST. */
 const ROCKSDB_MARKER_FILE = 'CURRENT';
@@ -54,7 +62,7 @@ export class RocksDBStateBackend implements StateBackend {
     await clearWorkDirectory(workDirectory);
     let restoredTables: ReadonlySet<string> = new Set();
     if (restoreFrom !== undefined) restoredTables = (await linkDatabaseFiles(restoreFrom, workDirectory, new Set())).tables;
-    const database = new RocksDB(workDirectory, databaseOptions);
+    const database = new (await rocksDB())(workDirectory, databaseOptions);
     await database.ready();
     return new RocksDBStateBackend(database, workDirectory, restoredTables);
   }
@@ -116,7 +124,7 @@ export async function readRocksDBCheckpoint(
   keyGroups: KeyGroupRange,
   visit: (row: StateRow) => void,
 ): Promise<number> {
-  const database = new RocksDB(directory, { ...databaseOptions, readOnly: true, createIfMissing: false });
+  const database = new (await rocksDB())(directory, { ...databaseOptions, readOnly: true, createIfMissing: false });
   await database.ready().catch((error: Error) => {
     throw new Error(
       `cannot open the rocksdb checkpoint state in ${directory} (${error.message}); ` +
