@@ -60,13 +60,7 @@ export function toColumns(records: readonly unknown[], checkShapes = false): Rec
   // A literal's "__proto__" would set the prototype, not a field.
   if (fields.includes('__proto__')) return undefined;
   if (checkShapes && !records.every((record) => hasFields(record, fields))) return undefined;
-  const count = records.length;
-  const columns = fields.map((field) => {
-    const values = new Array<unknown>(count);
-    for (let i = 0; i < count; i++) values[i] = (records[i] as Record<string, unknown>)[field];
-    return toColumn(values);
-  });
-  return { fields, count, columns };
+  return { fields, count: records.length, columns: shapeOf(fields).columnsOf(records).map(toColumn) };
 }
 
 /** Whether `record` is an object whose own enumerable keys are exactly `fields`. */
@@ -82,7 +76,7 @@ function hasFields(record: unknown, fields: readonly string[]): boolean {
 
 /** The records back from their columns. */
 export function fromColumns(records: RecordColumns): unknown[] {
-  return readerOf(records.fields)(records.count, records.columns.map(fromColumn));
+  return shapeOf(records.fields).recordsOf(records.count, records.columns.map(fromColumn));
 }
 
 /** The buffers a message holding these columns can transfer instead of copying. */
@@ -90,22 +84,40 @@ export function transferablesOf(columns: readonly Column[]): ArrayBuffer[] {
   return columns.flatMap((column) => (column.kind === 'numbers' ? [column.numbers.buffer as ArrayBuffer] : []));
 }
 
-type ReadRecords = (count: number, columns: readonly ArrayLike<unknown>[]) => unknown[];
+/** The functions of one shape, made once, with the field names written out: property reads the engine can cache. */
+interface Shape {
+  /** Per field, its values over the records. */
+  readonly columnsOf: (records: readonly unknown[]) => unknown[][];
+  /** The records back from per-field values: each built with one object literal. */
+  readonly recordsOf: (count: number, columns: readonly ArrayLike<unknown>[]) => unknown[];
+}
 
-const readers = new Map<string, ReadRecords>();
+const shapes = new Map<string, Shape>();
 
-/** The reader of one shape, made once: a loop that builds each record with one object literal of these fields. */
-function readerOf(fields: readonly string[]): ReadRecords {
+function shapeOf(fields: readonly string[]): Shape {
   const id = JSON.stringify(fields);
-  let reader = readers.get(id);
-  if (reader !== undefined) return reader;
-  const body = [
+  let shape = shapes.get(id);
+  if (shape !== undefined) return shape;
+  const names = fields.map((field) => JSON.stringify(field));
+  const columnsOf = [
+    'const count = records.length;',
+    ...fields.map((_, k) => `const c${k} = new Array(count);`),
+    'for (let i = 0; i < count; i++) {',
+    '  const record = records[i];',
+    ...names.map((name, k) => `  c${k}[i] = record[${name}];`),
+    '}',
+    `return [${fields.map((_, k) => `c${k}`).join(', ')}];`,
+  ];
+  const recordsOf = [
     ...fields.map((_, k) => `const c${k} = columns[${k}];`),
     'const records = new Array(count);',
-    `for (let i = 0; i < count; i++) records[i] = { ${fields.map((field, k) => `${JSON.stringify(field)}: c${k}[i]`).join(', ')} };`,
+    `for (let i = 0; i < count; i++) records[i] = { ${names.map((name, k) => `${name}: c${k}[i]`).join(', ')} };`,
     'return records;',
   ];
-  reader = new Function('count', 'columns', body.join('\n')) as ReadRecords;
-  readers.set(id, reader);
-  return reader;
+  shape = {
+    columnsOf: new Function('records', columnsOf.join('\n')) as Shape['columnsOf'],
+    recordsOf: new Function('count', 'columns', recordsOf.join('\n')) as Shape['recordsOf'],
+  };
+  shapes.set(id, shape);
+  return shape;
 }
