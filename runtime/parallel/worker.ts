@@ -36,6 +36,9 @@ export function serveTasks(job: JobDefinition): void {
   TaskWorker.start(job, workerData as WorkerSetup, port).catch(fail);
 }
 
+/** Batches each source of a worker polls in a phase, at most. */
+const BATCHES_PER_PHASE = 4;
+
 /** A sink as the worker's tasks see it: records wait for the next report. */
 class ForwardedSink implements SinkWriter<unknown> {
   records: unknown[] = [];
@@ -179,7 +182,14 @@ class TaskWorker {
     const group = this.group;
     switch (command.type) {
       case 'poll': {
-        const polled = await group.poll(this.setup.batchSize, command.limit);
+        // Several batches a phase: a phase ends at a barrier, where the faster workers wait for the slowest (its GC
+        // pauses, a longer split), and over more records the differences even out.
+        let polled = 0;
+        for (let batches = 0; batches < BATCHES_PER_PHASE && polled < command.limit && !group.ended; batches++) {
+          const more = await group.poll(this.setup.batchSize, command.limit - polled);
+          if (more === 0) break;
+          polled += more;
+        }
         await this.settleExchanges();
         return { polled, ended: group.ended, low: group.lowWatermark(Date.now()) };
       }
