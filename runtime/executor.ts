@@ -46,6 +46,10 @@ export interface RunOptions {
   readonly checkpoints?: RunCheckpointSettings;
   /** Restore before running: `latest` (the newest under checkpoints.directory) or a checkpoint's path. */
   readonly restore?: string;
+  /** `--kafka-servers`: bootstrap servers of every Kafka source and sink. */
+  readonly kafkaServers?: readonly string[];
+  /** `--app-name`, else the job's name: the default Kafka consumer group, part of Kafka transactional ids. */
+  readonly appName?: string;
 }
 
 const specConnectors: Connectors = { source: createSourceReader, sink: createSinkConnector };
@@ -145,7 +149,9 @@ async function runAttempt(job: JobDefinition, options: RunOptions, restore: stri
   try {
     for (const definition of job.sinks) {
       const restoreSink = restored === undefined ? undefined : { prepared: restored.metadata.sinks[definition.id] };
-      const sink = connectors.sink(definition, { taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink });
+      const sink = connectors.sink(definition, {
+        taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name,
+      });
       await sink.open();
       sinks.set(definition.id, sink);
     }
@@ -191,7 +197,11 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     const entries = job.build(task);
     for (const definition of job.sources) {
       const resume = restored === undefined ? undefined : resumePositions(restored.metadata, definition.id);
-      const reader = connectors.source(definition, { taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd, resume });
+      const reader = connectors.source(definition, {
+        taskIndex: task.index, parallelism: options.parallelism, cwd: options.cwd, resume, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name,
+      });
+      // A reader knows its splits once open (a Kafka reader asks the broker for the partitions).
+      await reader.open();
       const source: OpenSource = {
         definition,
         reader,
@@ -200,7 +210,6 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
         ended: reader.splits.length === 0,
       };
       sources.push(source);
-      await reader.open();
       if (restored !== undefined) restoreWatermarks(restored.metadata, definition.id, reader, source.watermarks);
     }
   }
@@ -246,9 +255,11 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   let lastCheckpoint: CheckpointStats | undefined;
   let lastCheckpointAt = started;
 
-  const rejectRecord = (source: OpenSource, position: string, error: string, raw: unknown, time: number) => {
+  const rejectRecord = (source: OpenSource, split: number, offset: number, error: string, raw: unknown, time: number) => {
     const id = source.definition.id;
     metrics.bad(id);
+    if (source.reader.rejected?.(split, offset, error)) return;
+    const position = source.reader.describePosition(split, offset);
     if (source.entry.deadLetter) {
       const record: DeadLetterRecord = { source: id, position, error, raw: typeof raw === 'string' ? raw : JSON.stringify(raw) };
       source.entry.deadLetter(record, time);
@@ -263,32 +274,36 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   /** Decodes a batch and hands each record to its source's chain. */
   const process = (source: OpenSource, batch: NonNullable<Awaited<ReturnType<SourceReader['poll']>>>): number => {
     const { definition, entry, watermarks } = source;
-    const { values, positions, split } = batch;
+    const { values, positions, split, errors, times } = batch;
     const eventTime = definition.eventTime;
     const now = Date.now();
     decoder.lenient = batch.lenient;
     const count = values.length;
     for (let i = 0; i < count; i++) {
       let raw = values[i];
+      if (errors !== undefined && errors[i] !== undefined) {
+        rejectRecord(source, split, positions[i], errors[i]!, raw, now);
+        continue;
+      }
       if (batch.encoding === 'json-text') {
         try {
           raw = JSON.parse(raw as string);
         } catch (error) {
-          rejectRecord(source, source.reader.describePosition(split, positions[i]), `unparsable JSON: ${(error as Error).message}`, raw, now);
+          rejectRecord(source, split, positions[i], `unparsable JSON: ${(error as Error).message}`, raw, now);
           continue;
         }
       }
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-        rejectRecord(source, source.reader.describePosition(split, positions[i]), 'expected a JSON object', values[i], now);
+        rejectRecord(source, split, positions[i], 'expected a JSON object', values[i], now);
         continue;
       }
       decoder.error = undefined;
       const record = definition.decode(raw as Record<string, unknown>, decoder);
       if (decoder.error !== undefined) {
-        rejectRecord(source, source.reader.describePosition(split, positions[i]), decoder.error, values[i], now);
+        rejectRecord(source, split, positions[i], decoder.error, values[i], now);
         continue;
       }
-      const time = eventTime ? eventTime.extract(record) : now;
+      const time = eventTime === undefined ? now : eventTime.extract !== undefined ? eventTime.extract(record) : times![i];
       watermarks.observe(split, time);
       entry.record(record, time);
     }
@@ -344,6 +359,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   /** Called between rounds or steps of the watermark: every record polled so far is through, a consistent cut. */
   const checkpoint = async () => {
     await flushSinks();
+    for (const source of sources) await source.reader.flush?.();
     lastCheckpoint = await coordinator!.take({ tasks, sources, sinks, watermark, recordsIn });
     const warning = budget?.takeWarning();
     if (warning !== undefined) options.log(warning);

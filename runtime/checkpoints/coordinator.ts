@@ -269,6 +269,10 @@ export class CheckpointCoordinator {
       }),
     );
     for (const [sinkId, sink] of cut.sinks) if (sinkId in prepared) await sink.commit!(prepared[sinkId]);
+    for (const { definition, reader } of cut.sources) {
+      const splits = sources[definition.id];
+      await reader.checkpointComplete?.(new Map(reader.splits.map((split) => [split, splits[split].position])));
+    }
     await pruneCheckpoints(this.settings.directory, this.settings.retain);
     this.memoryBudget?.evict();
     const { stateBytes, sharedBytes } = metadata;
