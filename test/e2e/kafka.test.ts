@@ -6,20 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pipec } from '../support/cli.ts';
 import { checkpointsIn, runAndKill as killAfterCheckpoint } from '../support/kill.ts';
-import { consumeAll, createTopic, produce, startKafka, type KafkaBroker, type OutgoingMessage } from '../support/kafka.ts';
+import { useKafkaBroker } from '../support/kafka-suite.ts';
+import { consumeAll, createTopic, produce, type OutgoingMessage } from '../support/kafka.ts';
 
-let broker: KafkaBroker;
-
-beforeAll(async () => {
-  broker = await startKafka();
-}, 120_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const kafka = useKafkaBroker();
 
 const CATEGORIES = ['books', 'games', 'music', 'garden'];
 const START = Date.UTC(2024, 4, 1, 10, 0, 0);
@@ -48,7 +41,7 @@ function orders(count: number, perSecond: number): Order[] {
 /** Produces the orders round robin over `partitions`, keyed by order id, in requests of at most 5000. */
 async function produceOrders(topic: string, list: readonly Order[], partitions: number): Promise<void> {
   const messages: OutgoingMessage[] = list.map((order, i) => ({ key: order.order_id, value: JSON.stringify(order), partition: i % partitions }));
-  for (let i = 0; i < messages.length; i += 5000) await produce(broker, topic, messages.slice(i, i + 5000));
+  for (let i = 0; i < messages.length; i += 5000) await produce(kafka(), topic, messages.slice(i, i + 5000));
 }
 
 /** Per category and minute of purchases: orders, units, revenue and the partitions they came from. */
@@ -120,36 +113,36 @@ const values = (messages: readonly { value: string | null }[]) => messages.map((
 
 describe('kafka source and sink', () => {
   it('reads every partition, windows per category, and writes keyed messages with headers', async () => {
-    await createTopic(broker, 'trip-orders', 3);
-    await createTopic(broker, 'trip-windows', 2);
+    await createTopic(kafka(), 'trip-orders', 3);
+    await createTopic(kafka(), 'trip-windows', 2);
     const list = orders(3000, 20);
     await produceOrders('trip-orders', list, 3);
 
     const directory = workspace('trip', spec('trip', 'trip-orders'));
-    const result = pipec(['run', 'trip.yaml', '--kafka-servers', broker.bootstrapServers, '--parallelism', '2'], { cwd: directory });
+    const result = pipec(['run', 'trip.yaml', '--kafka-servers', kafka().bootstrapServers, '--parallelism', '2'], { cwd: directory });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toContain('source orders: 3000 records');
 
     const expected = expectedWindows(list, 3);
-    const output = await consumeAll(broker, 'trip-windows', { count: expected.length });
+    const output = await consumeAll(kafka(), 'trip-windows', { count: expected.length });
     expect(values(output)).toEqual(expected);
     for (const message of output) {
       const row = JSON.parse(message.value!) as { category: string; window_start: number };
       expect(message.key).toBe(row.category);
       expect(message.headers).toEqual({ window: String(row.window_start), pipeline: 'trip' });
     }
-    expect((await consumeAll(broker, 'trip-windows', { idleMs: 1000 })).length).toBe(expected.length);
+    expect((await consumeAll(kafka(), 'trip-windows', { idleMs: 1000 })).length).toBe(expected.length);
   });
 
   it('sends messages that do not decode to the dead-letter topic with their bytes and the error, and goes on', async () => {
-    await createTopic(broker, 'dlq-orders', 2);
-    await createTopic(broker, 'dlq-windows', 1);
-    await createTopic(broker, 'dlq-bad', 1);
+    await createTopic(kafka(), 'dlq-orders', 2);
+    await createTopic(kafka(), 'dlq-windows', 1);
+    await createTopic(kafka(), 'dlq-bad', 1);
     const good = orders(40, 10);
     // Not even UTF-8: the dead letter must carry the bytes as they were.
     const unparsable = Buffer.concat([Buffer.from('{"order_id": "bad1", '), Buffer.from([0xff, 0xfe])]);
     const mistyped = JSON.stringify({ ...good[0], order_id: 'bad2', quantity: 'three' });
-    await produce(broker, 'dlq-orders', [
+    await produce(kafka(), 'dlq-orders', [
       ...good.slice(0, 20).map((order, i) => ({ key: order.order_id, value: JSON.stringify(order), partition: i % 2 })),
       { key: 'bad1', value: unparsable, partition: 0, headers: { origin: 'test' } },
       { key: 'bad2', value: mistyped, partition: 1 },
@@ -158,13 +151,13 @@ describe('kafka source and sink', () => {
     const partitionOf = new Map(good.map((order, i) => [order.order_id, i < 20 ? i % 2 : (i - 20) % 2]));
 
     const directory = workspace('dlq', spec('dlq', 'dlq-orders', '      dead_letter_topic: dlq-bad\n'));
-    const result = pipec(['run', 'dlq.yaml', '--kafka-servers', broker.bootstrapServers], { cwd: directory });
+    const result = pipec(['run', 'dlq.yaml', '--kafka-servers', kafka().bootstrapServers], { cwd: directory });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toContain('source orders: 42 records');
     expect(result.stderr).toContain('2 bad');
 
     // The good orders are split over the partitions in two runs around the bad ones: count partitions per row from the placement.
-    const windows = await consumeAll(broker, 'dlq-windows', { idleMs: 2000 });
+    const windows = await consumeAll(kafka(), 'dlq-windows', { idleMs: 2000 });
     const rows = values(windows).map((line) => JSON.parse(line) as { category: string; window_start: number; partitions: number; orders: number });
     for (const row of rows) {
       const members = good.filter((order) => order.event_type === 'purchase' && order.category === row.category && order.ts - (order.ts % 60_000) === row.window_start);
@@ -173,7 +166,7 @@ describe('kafka source and sink', () => {
     }
     expect(rows.reduce((sum, row) => sum + row.orders, 0)).toBe(good.filter((order) => order.event_type === 'purchase').length);
 
-    const bad = await consumeAll(broker, 'dlq-bad', { count: 2 });
+    const bad = await consumeAll(kafka(), 'dlq-bad', { count: 2 });
     const byKey = new Map(bad.map((message) => [message.key, message]));
     expect(byKey.get('bad1')!.valueBytes).toEqual(unparsable);
     expect(byKey.get('bad1')!.headers).toMatchObject({ origin: 'test', 'pipec.source.topic': 'dlq-orders', 'pipec.source.partition': '0', 'pipec.source.offset': '10' });
@@ -188,12 +181,12 @@ describe('exactly once into Kafka', () => {
   const NAME = 'eos';
   const checkpoints = (directory: string) => join(directory, '.pipec', 'checkpoints', NAME);
   const runAndKill = (directory: string, args: readonly string[], delayMs: number) =>
-    killAfterCheckpoint(directory, [`${NAME}.yaml`, '--kafka-servers', broker.bootstrapServers, ...args], checkpoints(directory), delayMs);
+    killAfterCheckpoint(directory, [`${NAME}.yaml`, '--kafka-servers', kafka().bootstrapServers, ...args], checkpoints(directory), delayMs);
 
   it('commits every row once through SIGKILLs at random instants and restores, read_committed', async () => {
-    await createTopic(broker, 'eos-orders', 3);
-    await createTopic(broker, 'eos-windows', 2);
-    await createTopic(broker, 'eos-purchases', 3);
+    await createTopic(kafka(), 'eos-orders', 3);
+    await createTopic(kafka(), 'eos-windows', 2);
+    await createTopic(kafka(), 'eos-purchases', 3);
     const list = orders(60_000, 200);
     await produceOrders('eos-orders', list, 3);
     const purchasesSink = `  purchases_out:
@@ -210,7 +203,7 @@ describe('exactly once into Kafka', () => {
       outcome = await runAndKill(directory, ['--restore', 'latest', '--parallelism', String(1 + (kills.length % 3))], Math.random() * 800);
     }
     if (outcome === 'killed') {
-      const last = pipec(['run', `${NAME}.yaml`, '--kafka-servers', broker.bootstrapServers, '--restore', 'latest'], { cwd: directory });
+      const last = pipec(['run', `${NAME}.yaml`, '--kafka-servers', kafka().bootstrapServers, '--restore', 'latest'], { cwd: directory });
       expect(last.status, last.stderr).toBe(0);
     }
     expect(kills.length).toBeGreaterThanOrEqual(2);
@@ -219,11 +212,11 @@ describe('exactly once into Kafka', () => {
     const expectedPurchases = purchases
       .map((order) => JSON.stringify({ ...order, source_partition: list.indexOf(order) % 3, order_key: order.order_id }))
       .sort();
-    const committedPurchases = await consumeAll(broker, 'eos-purchases', { readCommitted: true, idleMs: 3000 });
+    const committedPurchases = await consumeAll(kafka(), 'eos-purchases', { readCommitted: true, idleMs: 3000 });
     expect(committedPurchases.length).toBe(expectedPurchases.length);
     expect(values(committedPurchases)).toEqual(expectedPurchases);
     const expectedWindowRows = expectedWindows(list, 3);
-    expect(values(await consumeAll(broker, 'eos-windows', { readCommitted: true, idleMs: 3000 }))).toEqual(expectedWindowRows);
+    expect(values(await consumeAll(kafka(), 'eos-windows', { readCommitted: true, idleMs: 3000 }))).toEqual(expectedWindowRows);
   }, 300_000);
 });
 

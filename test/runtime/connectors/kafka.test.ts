@@ -2,26 +2,19 @@
 // block, bounded reads and resumed positions; the transactional sink's two-phase commit, and a restore that commits
 // the transaction its checkpoint prepared (the crash between a checkpoint and its commit).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SinkConnector, SinkContext, SourceBatch, SourceReader } from '../../../runtime/api.ts';
 import { createKafkaSink, type KafkaSinkPrepared } from '../../../runtime/connectors/kafka/sink.ts';
 import { createKafkaReader } from '../../../runtime/connectors/kafka/source.ts';
-import { consumeAll, createTopic, produce, startKafka, type KafkaBroker } from '../../support/kafka.ts';
+import { useKafkaBroker } from '../../support/kafka-suite.ts';
+import { consumeAll, createTopic, produce } from '../../support/kafka.ts';
 
-let broker: KafkaBroker;
-
-beforeAll(async () => {
-  broker = await startKafka();
-}, 120_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const kafka = useKafkaBroker();
 
 function reader(topics: string[], taskIndex: number, parallelism: number, extra: Record<string, unknown> = {}, resume?: Map<number, unknown>): SourceReader {
   return createKafkaReader(
     { topics, group: `test-${topics.join('-')}`, start_offset: 'earliest', ...extra },
-    { taskIndex, parallelism, cwd: '.', resume, kafkaServers: [broker.bootstrapServers], appName: 'test' },
+    { taskIndex, parallelism, cwd: '.', resume, kafkaServers: [kafka().bootstrapServers], appName: 'test' },
   );
 }
 
@@ -34,10 +27,10 @@ async function readAll(source: SourceReader): Promise<SourceBatch[]> {
 
 describe('kafka source', () => {
   it('gives partition p of the i-th topic to task (i + p) mod parallelism, and reads each to its end when bounded', async () => {
-    await createTopic(broker, 'split-a', 3);
-    await createTopic(broker, 'split-b', 2);
+    await createTopic(kafka(), 'split-a', 3);
+    await createTopic(kafka(), 'split-b', 2);
     for (const topic of ['split-a', 'split-b']) {
-      await produce(broker, topic, Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i, topic }), partition: i % (topic === 'split-a' ? 3 : 2) })));
+      await produce(kafka(), topic, Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i, topic }), partition: i % (topic === 'split-a' ? 3 : 2) })));
     }
     const tasks = [reader(['split-a', 'split-b'], 0, 2, { bounded: true }), reader(['split-a', 'split-b'], 1, 2, { bounded: true })];
     for (const task of tasks) await task.open();
@@ -64,8 +57,8 @@ describe('kafka source', () => {
   });
 
   it('resumes at the positions of a checkpoint, and answers a poll within about 100 ms when nothing comes', async () => {
-    await createTopic(broker, 'resume', 1);
-    await produce(broker, 'resume', Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ n: i }), partition: 0 })));
+    await createTopic(kafka(), 'resume', 1);
+    await produce(kafka(), 'resume', Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ n: i }), partition: 0 })));
     const source = reader(['resume'], 0, 1, { metadata: { offset: 'offset', key: 'key' } }, new Map([[0, 7]]));
     await source.open();
     try {
@@ -83,9 +76,9 @@ describe('kafka source', () => {
   });
 
   it('reads a Debezium change: the after image, the before image of a delete, and the operation', async () => {
-    await createTopic(broker, 'cdc', 1);
+    await createTopic(kafka(), 'cdc', 1);
     const change = (op: string, before: object | null, after: object | null) => JSON.stringify({ payload: { before, after, op, ts_ms: 1 } });
-    await produce(broker, 'cdc', [
+    await produce(kafka(), 'cdc', [
       { value: change('c', null, { id: 1, name: 'a' }) },
       { value: change('u', { id: 1, name: 'a' }, { id: 1, name: 'b' }) },
       { value: change('d', { id: 1, name: 'b' }, null) },
@@ -108,15 +101,15 @@ describe('kafka source', () => {
 
 describe('kafka sink, exactly once', () => {
   const context = (restore?: unknown): SinkContext => ({
-    taskIndex: 0, parallelism: 1, outputPath: '.', delivery: 'exactly_once', kafkaServers: [broker.bootstrapServers], appName: 'sink-test',
+    taskIndex: 0, parallelism: 1, outputPath: '.', delivery: 'exactly_once', kafkaServers: [kafka().bootstrapServers], appName: 'sink-test',
     restore: restore === undefined ? undefined : { prepared: restore },
   });
   const sink = (restore?: unknown): SinkConnector =>
     createKafkaSink({ id: 'out', connector: 'kafka', options: { topic: 'eos-out' }, key: (record: { n: number }) => record.n }, context(restore));
-  const committed = async () => (await consumeAll(broker, 'eos-out', { readCommitted: true, idleMs: 1500 })).map((message) => `${message.key}:${message.value}`).sort();
+  const committed = async () => (await consumeAll(kafka(), 'eos-out', { readCommitted: true, idleMs: 1500 })).map((message) => `${message.key}:${message.value}`).sort();
 
   it('makes output visible at commit; a restore commits the transaction its checkpoint prepared and aborts what came after', async () => {
-    await createTopic(broker, 'eos-out', 2);
+    await createTopic(kafka(), 'eos-out', 2);
     const first = sink();
     await first.open();
     for (const n of [1, 2, 3]) first.write({ n });
