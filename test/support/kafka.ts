@@ -71,7 +71,12 @@ export async function produce(broker: KafkaBroker, topic: string, messages: Outg
  */
 export async function consumeAll(broker: KafkaBroker, topic: string, options: ConsumeOptions = {}): Promise<ConsumedMessage[]> {
   const { readCommitted = false, count, idleMs = count === undefined ? 1000 : undefined, timeoutMs = 30_000 } = options;
-  const consumer = kafkaClient(broker).consumer({ groupId: `pipec-test-${topic}-${process.hrtime.bigint()}`, readUncommitted: !readCommitted });
+  const consumer = kafkaClient(broker).consumer({
+    groupId: `pipec-test-${topic}-${process.hrtime.bigint()}`,
+    readUncommitted: !readCommitted,
+    // A short long-poll: disconnect() waits for the fetch in flight, which would hold an idle topic for 5 s.
+    maxWaitTimeInMs: 100,
+  });
   const messages: ConsumedMessage[] = [];
   await consumer.connect();
   try {
