@@ -6,7 +6,7 @@
 
 import * as rt from 'pipec/runtime';
 
-/** Records of source `orders` (pipelines/revenue.yaml:30) */
+/** Records of source `orders` (pipelines/revenue.yaml:31) */
 export interface Order {
   order_id: string;
   user_id: string;
@@ -19,7 +19,7 @@ export interface Order {
   coupon: string | null;
 }
 
-/** Records of source `orders` that do not match their type (pipelines/revenue.yaml:30) */
+/** Records of source `orders` that do not match their type (pipelines/revenue.yaml:31) */
 export interface DeadLetter {
   source: string;
   position: string;
@@ -27,7 +27,7 @@ export interface DeadLetter {
   raw: string;
 }
 
-/** Records of `revenue` (pipelines/revenue.yaml:51) */
+/** Records of `revenue` (pipelines/revenue.yaml:53) */
 export interface Revenue {
   category: string;
   window_start: number;
@@ -39,7 +39,7 @@ export interface Revenue {
   max_order_value: number;
 }
 
-/** Records of `popularity` (pipelines/revenue.yaml:65) */
+/** Records of `popularity` (pipelines/revenue.yaml:67) */
 export interface Popularity {
   product_id: string;
   window_start: number;
@@ -65,7 +65,7 @@ function decodeOrder(raw: rt.RawRecord, d: rt.Decoder): Order {
   };
 }
 
-/** Accumulator of step `revenue` (pipelines/revenue.yaml:51): one per key and window. */
+/** Accumulator of step `revenue` (pipelines/revenue.yaml:53): one per key and window. */
 interface RevenueAccumulator {
   key: string;
   total_revenue: number;
@@ -138,7 +138,7 @@ export const revenueAggregation: rt.WindowAggregation<string, Order, RevenueAccu
   },
 };
 
-/** Accumulator of step `popularity` (pipelines/revenue.yaml:65): one per key and window. */
+/** Accumulator of step `popularity` (pipelines/revenue.yaml:67): one per key and window. */
 interface PopularityAccumulator {
   key: string;
   category: rt.FirstValue<string>;
@@ -206,7 +206,7 @@ export default rt.defineJob({
   spec: 'pipelines/revenue.yaml',
   pipecVersion: '0.1.0',
   sources: [
-    // source orders (pipelines/revenue.yaml:30)
+    // source orders (pipelines/revenue.yaml:31)
     {
       id: 'orders',
       connector: 'generator',
@@ -257,7 +257,7 @@ export default rt.defineJob({
     const lateOut = task.sink<Order>('late_out');
     const badOut = task.sink<DeadLetter>('bad_out');
 
-    // step revenue (pipelines/revenue.yaml:51): tumbling 1m window per category
+    // step revenue (pipelines/revenue.yaml:53): tumbling 1m window per category
     const revenue = task.register(new rt.TumblingWindowOperator<string, Order, RevenueAccumulator, Revenue>({
       id: 'revenue',
       sizeMs: 60000,
@@ -269,7 +269,7 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step popularity (pipelines/revenue.yaml:65): tumbling 5m window per product_id
+    // step popularity (pipelines/revenue.yaml:67): tumbling 5m window per product_id
     const popularity = task.register(new rt.TumblingWindowOperator<string, Order, PopularityAccumulator, Popularity>({
       id: 'popularity',
       sizeMs: 300000,
@@ -280,23 +280,23 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step by_category (pipelines/revenue.yaml:47): key by category; records reach the task that owns their key group
+    // step by_category (pipelines/revenue.yaml:49): key by category; records reach the task that owns their key group
     const byCategory = task.exchange<string, Order>('by_category', onByCategory);
 
-    // step by_product (pipelines/revenue.yaml:61): key by product_id; records reach the task that owns their key group
+    // step by_product (pipelines/revenue.yaml:63): key by product_id; records reach the task that owns their key group
     const byProduct = task.exchange<string, Order>('by_product', onByProduct);
 
     // chain orders → purchases → high_value → high_value_out (sink) → by_category → by_product
     function onOrders(orders: Order, time: number): void {
-      // step purchases (pipelines/revenue.yaml:39): filter event_type == 'purchase' && quantity > 0
+      // step purchases (pipelines/revenue.yaml:41): filter event_type == 'purchase' && quantity > 0
       if (orders.event_type === 'purchase' && orders.quantity > 0) {
-        // step high_value (pipelines/revenue.yaml:43): filter price * quantity > 1000
+        // step high_value (pipelines/revenue.yaml:45): filter price * quantity > 1000
         if (orders.price * orders.quantity > 1000) {
           highValueOut.write(orders);
         }
-        // step by_category (pipelines/revenue.yaml:47): key by category
+        // step by_category (pipelines/revenue.yaml:49): key by category
         byCategory.send(orders.category, orders, time);
-        // step by_product (pipelines/revenue.yaml:61): key by product_id
+        // step by_product (pipelines/revenue.yaml:63): key by product_id
         byProduct.send(orders.product_id, orders, time);
       }
     }
@@ -308,7 +308,7 @@ export default rt.defineJob({
 
     // chain by_category → revenue
     function onByCategory(key: string, byCategory: Order, time: number): void {
-      // step revenue (pipelines/revenue.yaml:51): into the window
+      // step revenue (pipelines/revenue.yaml:53): into the window
       revenue.process(key, byCategory, time);
     }
 
@@ -324,7 +324,7 @@ export default rt.defineJob({
 
     // chain by_product → popularity
     function onByProduct(key: string, byProduct: Order, time: number): void {
-      // step popularity (pipelines/revenue.yaml:65): into the window
+      // step popularity (pipelines/revenue.yaml:67): into the window
       popularity.process(key, byProduct, time);
     }
 

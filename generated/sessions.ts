@@ -6,7 +6,7 @@
 
 import * as rt from 'pipec/runtime';
 
-/** Records of source `events` (pipelines/sessions.yaml:26) */
+/** Records of source `events` (pipelines/sessions.yaml:27) */
 export interface ShopEvent {
   order_id: string;
   user_id: string;
@@ -18,7 +18,7 @@ export interface ShopEvent {
   ts: number;
 }
 
-/** Records of `sessions` (pipelines/sessions.yaml:35) */
+/** Records of `sessions` (pipelines/sessions.yaml:37) */
 export interface Sessions {
   user_id: string;
   window_start: number;
@@ -31,7 +31,7 @@ export interface Sessions {
   spend: number;
 }
 
-/** Records of `user_sessions` (pipelines/sessions.yaml:47) */
+/** Records of `user_sessions` (pipelines/sessions.yaml:49) */
 export interface UserSessions {
   user_id: string;
   session_start: number;
@@ -57,7 +57,7 @@ function decodeShopEvent(raw: rt.RawRecord, d: rt.Decoder): ShopEvent {
   };
 }
 
-/** Accumulator of step `sessions` (pipelines/sessions.yaml:35): one per key and window. */
+/** Accumulator of step `sessions` (pipelines/sessions.yaml:37): one per key and window. */
 interface SessionsAccumulator {
   key: string;
   events: number;
@@ -140,7 +140,7 @@ export default rt.defineJob({
   spec: 'pipelines/sessions.yaml',
   pipecVersion: '0.1.0',
   sources: [
-    // source events (pipelines/sessions.yaml:26)
+    // source events (pipelines/sessions.yaml:27)
     {
       id: 'events',
       connector: 'generator',
@@ -172,7 +172,7 @@ export default rt.defineJob({
   build(task: rt.Task): rt.JobEntries {
     const sessionsOut = task.sink<UserSessions>('sessions_out');
 
-    // step sessions (pipelines/sessions.yaml:35): session window with a 5m gap per user_id
+    // step sessions (pipelines/sessions.yaml:37): session window with a 5m gap per user_id
     const sessions = task.register(new rt.SessionWindowOperator<string, ShopEvent, SessionsAccumulator, Sessions>({
       id: 'sessions',
       gapMs: 300000,
@@ -182,18 +182,18 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step sessions (pipelines/sessions.yaml:35): key by user_id; records reach the task that owns their key group
+    // step sessions (pipelines/sessions.yaml:37): key by user_id; records reach the task that owns their key group
     const sessionsInput = task.exchange<string, ShopEvent>('sessions', (key, record, time) => sessions.process(key, record, time));
 
     // chain events → sessions
     function onEvents(events: ShopEvent, time: number): void {
-      // step sessions (pipelines/sessions.yaml:35): into the window
+      // step sessions (pipelines/sessions.yaml:37): into the window
       sessionsInput.send(events.user_id, events, time);
     }
 
     // chain sessions → user_sessions → sessions_out (sink)
     function onSessions(key: string, sessions: Sessions, time: number): void {
-      // step user_sessions (pipelines/sessions.yaml:47): map
+      // step user_sessions (pipelines/sessions.yaml:49): map
       const userSessions: UserSessions = {
         user_id: sessions.user_id,
         session_start: sessions.window_start,

@@ -8,7 +8,7 @@
 
 import * as rt from 'pipec/runtime';
 
-/** Records of source `orders` (pipelines/windowing.yaml:31) */
+/** Records of source `orders` (pipelines/windowing.yaml:32) */
 export interface Order {
   order_id: string;
   user_id: string;
@@ -21,7 +21,7 @@ export interface Order {
   coupon: string | null;
 }
 
-/** Records of source `orders` that do not match their type (pipelines/windowing.yaml:31) */
+/** Records of source `orders` that do not match their type (pipelines/windowing.yaml:32) */
 export interface DeadLetter {
   source: string;
   position: string;
@@ -29,7 +29,7 @@ export interface DeadLetter {
   raw: string;
 }
 
-/** Records of `revenue_tumbling` (pipelines/windowing.yaml:48) */
+/** Records of `revenue_tumbling` (pipelines/windowing.yaml:50) */
 export interface RevenueTumbling {
   category: string;
   window_start: number;
@@ -39,7 +39,7 @@ export interface RevenueTumbling {
   buyers: number;
 }
 
-/** Records of `revenue_sliding` (pipelines/windowing.yaml:58) */
+/** Records of `revenue_sliding` (pipelines/windowing.yaml:60) */
 export interface RevenueSliding {
   category: string;
   window_start: number;
@@ -49,7 +49,7 @@ export interface RevenueSliding {
   avg_order_value: number;
 }
 
-/** Records of `user_sessions` (pipelines/windowing.yaml:68) */
+/** Records of `user_sessions` (pipelines/windowing.yaml:70) */
 export interface UserSessions {
   user_id: string;
   window_start: number;
@@ -60,7 +60,7 @@ export interface UserSessions {
   last_seen: number;
 }
 
-/** Records of `recent_purchases` (pipelines/windowing.yaml:79) */
+/** Records of `recent_purchases` (pipelines/windowing.yaml:81) */
 export interface RecentPurchases {
   user_id: string;
   window_start: number;
@@ -70,7 +70,7 @@ export interface RecentPurchases {
   products: string[];
 }
 
-/** Records of `revenue_minute` (pipelines/windowing.yaml:91) */
+/** Records of `revenue_minute` (pipelines/windowing.yaml:93) */
 export interface RevenueMinute {
   category: string;
   window_start: number;
@@ -79,7 +79,7 @@ export interface RevenueMinute {
   orders: number;
 }
 
-/** Records of `revenue_hour` (pipelines/windowing.yaml:99) */
+/** Records of `revenue_hour` (pipelines/windowing.yaml:101) */
 export interface RevenueHour {
   category: string;
   window_start: number;
@@ -105,7 +105,7 @@ function decodeOrder(raw: rt.RawRecord, d: rt.Decoder): Order {
   };
 }
 
-/** Accumulator of step `revenue_tumbling` (pipelines/windowing.yaml:48): one per key and window. */
+/** Accumulator of step `revenue_tumbling` (pipelines/windowing.yaml:50): one per key and window. */
 interface RevenueTumblingAccumulator {
   key: string;
   revenue: number;
@@ -160,7 +160,7 @@ export const revenueTumblingAggregation: rt.WindowAggregation<string, Order, Rev
   },
 };
 
-/** Accumulator of step `revenue_sliding` (pipelines/windowing.yaml:58): one per key and window. */
+/** Accumulator of step `revenue_sliding` (pipelines/windowing.yaml:60): one per key and window. */
 interface RevenueSlidingAccumulator {
   key: string;
   revenue: number;
@@ -231,7 +231,7 @@ export const revenueSlidingAggregation: rt.WindowAggregation<string, Order, Reve
   },
 };
 
-/** Accumulator of step `user_sessions` (pipelines/windowing.yaml:68): one per key and window. */
+/** Accumulator of step `user_sessions` (pipelines/windowing.yaml:70): one per key and window. */
 interface UserSessionsAccumulator {
   key: string;
   events: number;
@@ -293,7 +293,7 @@ export const userSessionsAggregation: rt.WindowAggregation<string, Order, UserSe
   },
 };
 
-/** Accumulator of step `recent_purchases` (pipelines/windowing.yaml:79): one per key and window. */
+/** Accumulator of step `recent_purchases` (pipelines/windowing.yaml:81): one per key and window. */
 interface RecentPurchasesAccumulator {
   key: string;
   purchases: number;
@@ -348,7 +348,7 @@ export const recentPurchasesAggregation: rt.WindowAggregation<string, Order, Rec
   },
 };
 
-/** Accumulator of step `revenue_minute` (pipelines/windowing.yaml:91): one per key and window. */
+/** Accumulator of step `revenue_minute` (pipelines/windowing.yaml:93): one per key and window. */
 interface RevenueMinuteAccumulator {
   key: string;
   revenue: number;
@@ -395,7 +395,7 @@ export const revenueMinuteAggregation: rt.WindowAggregation<string, Order, Reven
   },
 };
 
-/** Accumulator of step `revenue_hour` (pipelines/windowing.yaml:99): one per key and window. */
+/** Accumulator of step `revenue_hour` (pipelines/windowing.yaml:101): one per key and window. */
 interface RevenueHourAccumulator {
   key: string;
   revenue: number;
@@ -462,7 +462,7 @@ export default rt.defineJob({
   spec: 'pipelines/windowing.yaml',
   pipecVersion: '0.1.0',
   sources: [
-    // source orders (pipelines/windowing.yaml:31)
+    // source orders (pipelines/windowing.yaml:32)
     {
       id: 'orders',
       connector: 'generator',
@@ -554,7 +554,7 @@ export default rt.defineJob({
     const lateOut = task.sink<Order>('late_out');
     const badOut = task.sink<DeadLetter>('bad_out');
 
-    // step revenue_tumbling (pipelines/windowing.yaml:48): tumbling 1m window per category
+    // step revenue_tumbling (pipelines/windowing.yaml:50): tumbling 1m window per category
     const revenueTumbling = task.register(new rt.TumblingWindowOperator<string, Order, RevenueTumblingAccumulator, RevenueTumbling>({
       id: 'revenue_tumbling',
       sizeMs: 60000,
@@ -566,7 +566,7 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step revenue_sliding (pipelines/windowing.yaml:58): sliding 5m window every 1m per category
+    // step revenue_sliding (pipelines/windowing.yaml:60): sliding 5m window every 1m per category
     const revenueSliding = task.register(new rt.SlidingWindowOperator<string, Order, RevenueSlidingAccumulator, RevenueSliding>({
       id: 'revenue_sliding',
       sizeMs: 300000,
@@ -578,7 +578,7 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step user_sessions (pipelines/windowing.yaml:68): session window with a 5m gap per user_id
+    // step user_sessions (pipelines/windowing.yaml:70): session window with a 5m gap per user_id
     const userSessions = task.register(new rt.SessionWindowOperator<string, Order, UserSessionsAccumulator, UserSessions>({
       id: 'user_sessions',
       gapMs: 300000,
@@ -588,7 +588,7 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step recent_purchases (pipelines/windowing.yaml:79): global window per user_id
+    // step recent_purchases (pipelines/windowing.yaml:81): global window per user_id
     const recentPurchases = task.register(new rt.GlobalWindowOperator<string, Order, RecentPurchasesAccumulator, RecentPurchases>({
       id: 'recent_purchases',
       trigger: { kind: 'count', count: 5 },
@@ -599,7 +599,7 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step revenue_minute (pipelines/windowing.yaml:91): tumbling 1m window per category
+    // step revenue_minute (pipelines/windowing.yaml:93): tumbling 1m window per category
     const revenueMinute = task.register(new rt.TumblingWindowOperator<string, Order, RevenueMinuteAccumulator, RevenueMinute>({
       id: 'revenue_minute',
       sizeMs: 60000,
@@ -610,7 +610,7 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step revenue_hour (pipelines/windowing.yaml:99): tumbling 1h window per category
+    // step revenue_hour (pipelines/windowing.yaml:101): tumbling 1h window per category
     const revenueHour = task.register(new rt.TumblingWindowOperator<string, RevenueMinute, RevenueHourAccumulator, RevenueHour>({
       id: 'revenue_hour',
       sizeMs: 3600000,
@@ -621,38 +621,38 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step revenue_tumbling (pipelines/windowing.yaml:48): key by category; records reach the task that owns their key group
+    // step revenue_tumbling (pipelines/windowing.yaml:50): key by category; records reach the task that owns their key group
     const revenueTumblingInput = task.exchange<string, Order>('revenue_tumbling', (key, record, time) => revenueTumbling.process(key, record, time));
 
-    // step revenue_sliding (pipelines/windowing.yaml:58): key by category; records reach the task that owns their key group
+    // step revenue_sliding (pipelines/windowing.yaml:60): key by category; records reach the task that owns their key group
     const revenueSlidingInput = task.exchange<string, Order>('revenue_sliding', (key, record, time) => revenueSliding.process(key, record, time));
 
-    // step user_sessions (pipelines/windowing.yaml:68): key by user_id; records reach the task that owns their key group
+    // step user_sessions (pipelines/windowing.yaml:70): key by user_id; records reach the task that owns their key group
     const userSessionsInput = task.exchange<string, Order>('user_sessions', (key, record, time) => userSessions.process(key, record, time));
 
-    // step recent_purchases (pipelines/windowing.yaml:79): key by user_id; records reach the task that owns their key group
+    // step recent_purchases (pipelines/windowing.yaml:81): key by user_id; records reach the task that owns their key group
     const recentPurchasesInput = task.exchange<string, Order>('recent_purchases', (key, record, time) => recentPurchases.process(key, record, time));
 
-    // step revenue_minute (pipelines/windowing.yaml:91): key by category; records reach the task that owns their key group
+    // step revenue_minute (pipelines/windowing.yaml:93): key by category; records reach the task that owns their key group
     const revenueMinuteInput = task.exchange<string, Order>('revenue_minute', (key, record, time) => revenueMinute.process(key, record, time));
 
-    // step revenue_hour (pipelines/windowing.yaml:99): key by category; records reach the task that owns their key group
+    // step revenue_hour (pipelines/windowing.yaml:101): key by category; records reach the task that owns their key group
     const revenueHourInput = task.exchange<string, RevenueMinute>('revenue_hour', (key, record, time) => revenueHour.process(key, record, time));
 
     // chain orders → purchases → revenue_tumbling → revenue_sliding → recent_purchases → revenue_minute → user_sessions
     function onOrders(orders: Order, time: number): void {
-      // step purchases (pipelines/windowing.yaml:42): filter event_type == 'purchase' && quantity > 0
+      // step purchases (pipelines/windowing.yaml:44): filter event_type == 'purchase' && quantity > 0
       if (orders.event_type === 'purchase' && orders.quantity > 0) {
-        // step revenue_tumbling (pipelines/windowing.yaml:48): into the window
+        // step revenue_tumbling (pipelines/windowing.yaml:50): into the window
         revenueTumblingInput.send(orders.category, orders, time);
-        // step revenue_sliding (pipelines/windowing.yaml:58): into the window
+        // step revenue_sliding (pipelines/windowing.yaml:60): into the window
         revenueSlidingInput.send(orders.category, orders, time);
-        // step recent_purchases (pipelines/windowing.yaml:79): into the window
+        // step recent_purchases (pipelines/windowing.yaml:81): into the window
         recentPurchasesInput.send(orders.user_id, orders, time);
-        // step revenue_minute (pipelines/windowing.yaml:91): into the window
+        // step revenue_minute (pipelines/windowing.yaml:93): into the window
         revenueMinuteInput.send(orders.category, orders, time);
       }
-      // step user_sessions (pipelines/windowing.yaml:68): into the window
+      // step user_sessions (pipelines/windowing.yaml:70): into the window
       userSessionsInput.send(orders.user_id, orders, time);
     }
 
@@ -688,7 +688,7 @@ export default rt.defineJob({
 
     // chain revenue_minute → revenue_hour
     function onRevenueMinute(key: string, revenueMinute: RevenueMinute, time: number): void {
-      // step revenue_hour (pipelines/windowing.yaml:99): into the window
+      // step revenue_hour (pipelines/windowing.yaml:101): into the window
       revenueHourInput.send(revenueMinute.category, revenueMinute, time);
     }
 

@@ -23,7 +23,7 @@ export interface JobDefinition {
 
 export interface SourceDefinition {
   readonly id: string;
-  readonly connector: 'file' | 'generator';
+  readonly connector: 'file' | 'generator' | 'kafka';
   /** The connector's options from the spec (path, format, dataset, seed, …). */
   readonly options: Readonly<Record<string, unknown>>;
   /** Turns one raw value of the source into a typed record, or reports why it does not match the type. */
@@ -32,8 +32,8 @@ export interface SourceDefinition {
 }
 
 export interface EventTimeDefinition {
-  /** Event time of a decoded record, epoch milliseconds. */
-  readonly extract: (record: any) => number;
+  /** Event time of a decoded record, epoch milliseconds; absent: the source's own record time (SourceBatch.times). */
+  readonly extract?: (record: any) => number;
   readonly maxOutOfOrdernessMs: number;
   /** 0 = never idle. */
   readonly idleTimeoutMs: number;
@@ -41,8 +41,12 @@ export interface EventTimeDefinition {
 
 export interface SinkDefinition {
   readonly id: string;
-  readonly connector: 'file' | 'stdout';
+  readonly connector: 'file' | 'stdout' | 'kafka';
   readonly options: Readonly<Record<string, unknown>>;
+  /** Kafka: the message key of a record (a number is written as its decimal text; null or undefined: no key). */
+  readonly key?: (record: any) => string | number | null | undefined;
+  /** Kafka: the message headers of a record (a null or undefined value: no such header). */
+  readonly headers?: (record: any) => Readonly<Record<string, string | number | null | undefined>>;
 }
 
 export interface CheckpointSettings {
@@ -271,12 +275,6 @@ export interface SourceReader {
    * with the record after the last one polled, as if it had never stopped.
    */
   checkpointPosition(split: number): unknown;
-  /**
-   * The checkpoint taken since the last poll completed (Flink's notifyCheckpointComplete): a reader may tell its
-   * system where it is (a Kafka reader commits the checkpoint's offsets to its group). Only ever informative: a
-   * restore resumes from the checkpoint's positions, not from what a system was told.
-   */
-  checkpointCompleted?(checkpointId: number): Promise<void>;
   close(): Promise<void>;
   /**
    * Only for a source that knows its own watermarks (the in-memory source of `pipec test`, whose cases pin them):
@@ -285,6 +283,20 @@ export interface SourceReader {
    * round of polls, so a batch that ends where a watermark is due lets it apply exactly after that record.
    */
   watermark?(split: number): number;
+  /**
+   * A record of this reader did not decode (`position` as in the batch). A reader that keeps bad records itself (a
+   * Kafka dead-letter topic) takes it and returns true; false lets the run handle it (the source's `dead_letter`
+   * output, else counted and logged).
+   */
+  rejected?(split: number, position: number, error: string): boolean;
+  /** Makes what `rejected` took durable; called before every checkpoint, whose positions then cover it. */
+  flush?(): Promise<void>;
+  /**
+   * The checkpoint that recorded `positions` (this reader's splits → checkpointPosition) is complete (Flink's
+   * notifyCheckpointComplete): e.g. commit them as the Kafka consumer group's offsets, for lag tools and
+   * `start_offset: committed`. Not needed for correctness: a restore reads positions from the checkpoint.
+   */
+  checkpointComplete?(positions: ReadonlyMap<number, unknown>): Promise<void>;
 }
 
 export interface SourceBatch {
@@ -301,6 +313,10 @@ export interface SourceBatch {
    * holding back the watermark while the reader's other splits go on.
    */
   readonly splitEnded?: boolean;
+  /** Per value, when the reader parsed it and failed: why (the value is then the raw text); absent when none failed. */
+  readonly errors?: readonly (string | undefined)[];
+  /** Per value, the record's own time in the source (a Kafka record timestamp): event time when the spec takes it. */
+  readonly times?: readonly number[];
 }
 
 export interface SourceContext {
@@ -310,6 +326,10 @@ export interface SourceContext {
   readonly cwd: string;
   /** Restoring a checkpoint: per split, the position `checkpointPosition` gave; a split not in it starts at its beginning. */
   readonly resume?: ReadonlyMap<number, unknown>;
+  /** `pipec run --kafka-servers`: the bootstrap servers of every Kafka source and sink (default localhost:9092). */
+  readonly kafkaServers?: readonly string[];
+  /** `--app-name`, else the pipeline name: default Kafka consumer group, and part of transactional ids. */
+  readonly appName?: string;
 }
 
 /** The writing end of a sink: buffered writes on the hot path, one awaited flush per batch. */
@@ -351,4 +371,8 @@ export interface SinkContext {
    * started then). The sink commits it if that had not happened, and discards any output no checkpoint covers.
    */
   readonly restore?: { readonly prepared: unknown };
+  /** As SourceContext.kafkaServers. */
+  readonly kafkaServers?: readonly string[];
+  /** As SourceContext.appName. */
+  readonly appName?: string;
 }

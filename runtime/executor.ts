@@ -50,6 +50,10 @@ export interface RunOptions {
    * bundle, which serves tasks in a worker thread). Absent, or with in-memory connectors: on the calling thread.
    */
   readonly workers?: { readonly module: string; readonly count: number };
+  /** `--kafka-servers`: bootstrap servers of every Kafka source and sink. */
+  readonly kafkaServers?: readonly string[];
+  /** `--app-name`, else the job's name: the default Kafka consumer group, part of Kafka transactional ids. */
+  readonly appName?: string;
 }
 
 const specConnectors: Connectors = { source: createSourceReader, sink: createSinkConnector };
@@ -138,15 +142,18 @@ async function runAttempt(job: JobDefinition, options: RunOptions, restore: stri
   try {
     for (const definition of job.sinks) {
       const restoreSink = restored === undefined ? undefined : { prepared: restored.metadata.sinks[definition.id] };
-      const sink = connectors.sink(definition, { taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink });
+      const sink = connectors.sink(definition, {
+        taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name,
+      });
       await sink.open();
       sinks.set(definition.id, sink);
     }
     const workers = workerThreads(options, coordinator);
     if (workers > 1) {
-      const { parallelism, maxParallelism, cwd, log } = options;
+      const { parallelism, maxParallelism, cwd, log, kafkaServers } = options;
       const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-      runner = await WorkerTasks.start({ module: options.workers!.module, workers, parallelism, maxParallelism, cwd, log, batchSize, restored: restored?.metadata }, sinks, metrics);
+      const settings = { module: options.workers!.module, workers, parallelism, maxParallelism, cwd, log, kafkaServers, appName: options.appName ?? job.name, batchSize };
+      runner = await WorkerTasks.start({ ...settings, restored: restored?.metadata }, sinks, metrics);
     } else {
       runner = await localTasks(job, options, { metrics, connectors, restored, coordinator, sinks });
     }
@@ -179,7 +186,7 @@ async function localTasks(
   const { metrics, connectors, restored, coordinator, sinks } = parts;
   const environment = taskEnvironment(options.parallelism, options.maxParallelism, metrics, sinks);
   const taskIndexes = Array.from({ length: options.parallelism }, (_, index) => index);
-  const settings = { parallelism: options.parallelism, cwd: options.cwd, log: options.log };
+  const settings = { parallelism: options.parallelism, cwd: options.cwd, log: options.log, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name };
   const group = await TaskGroup.open(job, taskIndexes, environment, connectors, settings, restored?.metadata);
   const runner = new LocalTasks(group, options.maxParallelism, options.batchSize ?? DEFAULT_BATCH_SIZE, coordinator?.memoryBudget, coordinator?.restoreBudget);
   coordinator?.memoryBudget?.share(runner.operators);
@@ -291,7 +298,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       watermark,
       recordsIn,
     });
-    await runner.checkpointCompleted(lastCheckpoint.id);
+    await runner.checkpointCompleted();
     const warning = budget?.takeWarning();
     if (warning !== undefined) options.log(warning);
     lastCheckpointAt = Date.now();

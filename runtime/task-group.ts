@@ -35,6 +35,9 @@ export interface TaskGroupSettings {
   /** Directory that relative source paths resolve against. */
   readonly cwd: string;
   readonly log: (line: string) => void;
+  /** As SourceContext.kafkaServers and appName. */
+  readonly kafkaServers: readonly string[] | undefined;
+  readonly appName: string;
 }
 
 export class TaskGroup {
@@ -68,9 +71,10 @@ export class TaskGroup {
       const entries = job.build(task);
       for (const definition of job.sources) {
         const resume = restored === undefined ? undefined : resumePositions(restored, definition.id);
-        const reader = connectors.source(definition, { taskIndex: task.index, parallelism: settings.parallelism, cwd: settings.cwd, resume });
+        const { parallelism, cwd, kafkaServers, appName } = settings;
+        const reader = connectors.source(definition, { taskIndex: task.index, parallelism, cwd, resume, kafkaServers, appName });
         await reader.open();
-        // A reader knows its splits once open (a Kafka reader learns the topic's partitions).
+        // A reader knows its splits once open (a Kafka reader asks the broker for the partitions).
         const source: OpenSource = {
           definition,
           reader,
@@ -159,8 +163,12 @@ export class TaskGroup {
     return { rows, residentRows };
   }
 
-  /** Where each split resumes, and the highest event time it saw: the sources' part of a checkpoint. */
-  sourcePositions(into: SourcePositions = {}): SourcePositions {
+  /**
+   * Where each split resumes, and the highest event time it saw: the sources' part of a checkpoint. Readers first
+   * make durable what they took for themselves (a Kafka dead-letter topic's records), which the positions then cover.
+   */
+  async sourcePositions(into: SourcePositions = {}): Promise<SourcePositions> {
+    for (const { reader } of this.sources) await reader.flush?.();
     for (const { definition, reader, watermarks } of this.sources) {
       const splits = (into[definition.id] ??= {});
       for (const split of reader.splits) {
@@ -171,6 +179,16 @@ export class TaskGroup {
     return into;
   }
 
+  /**
+   * The checkpoint of the current positions completed (nothing was polled since): readers may tell their systems
+   * (a Kafka reader commits them as its group's offsets).
+   */
+  async checkpointCompleted(): Promise<void> {
+    for (const { reader } of this.sources) {
+      await reader.checkpointComplete?.(new Map(reader.splits.map((split) => [split, reader.checkpointPosition(split)])));
+    }
+  }
+
   async close(): Promise<void> {
     for (const source of this.sources) await source.reader.close();
   }
@@ -178,7 +196,7 @@ export class TaskGroup {
   /** Decodes a batch and hands each record to its source's chain. */
   private process(source: OpenSource, batch: SourceBatch): number {
     const { definition, entry, watermarks } = source;
-    const { values, positions, split } = batch;
+    const { values, positions, split, errors, times } = batch;
     const eventTime = definition.eventTime;
     const decoder = this.decoder;
     const now = Date.now();
@@ -186,25 +204,30 @@ export class TaskGroup {
     const count = values.length;
     for (let i = 0; i < count; i++) {
       let raw = values[i];
+      if (errors !== undefined && errors[i] !== undefined) {
+        this.reject(source, split, positions[i], errors[i]!, raw, now);
+        continue;
+      }
       if (batch.encoding === 'json-text') {
         try {
           raw = JSON.parse(raw as string);
         } catch (error) {
-          this.reject(source, source.reader.describePosition(split, positions[i]), `unparsable JSON: ${(error as Error).message}`, raw, now);
+          this.reject(source, split, positions[i], `unparsable JSON: ${(error as Error).message}`, raw, now);
           continue;
         }
       }
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-        this.reject(source, source.reader.describePosition(split, positions[i]), 'expected a JSON object', values[i], now);
+        this.reject(source, split, positions[i], 'expected a JSON object', values[i], now);
         continue;
       }
       decoder.error = undefined;
       const record = definition.decode(raw as Record<string, unknown>, decoder);
       if (decoder.error !== undefined) {
-        this.reject(source, source.reader.describePosition(split, positions[i]), decoder.error, values[i], now);
+        this.reject(source, split, positions[i], decoder.error, values[i], now);
         continue;
       }
-      const time = eventTime ? eventTime.extract(record) : now;
+      // Event time from a field of the record, else the source's own time of it (a Kafka record timestamp).
+      const time = eventTime === undefined ? now : eventTime.extract !== undefined ? eventTime.extract(record) : times![i];
       watermarks.observe(split, time);
       entry.record(record, time);
     }
@@ -213,9 +236,12 @@ export class TaskGroup {
     return count;
   }
 
-  private reject(source: OpenSource, position: string, error: string, raw: unknown, time: number): void {
+  private reject(source: OpenSource, split: number, offset: number, error: string, raw: unknown, time: number): void {
     const id = source.definition.id;
     this.metrics.bad(id);
+    // A reader that keeps bad records itself (a Kafka dead-letter topic) takes them first.
+    if (source.reader.rejected?.(split, offset, error)) return;
+    const position = source.reader.describePosition(split, offset);
     if (source.entry.deadLetter) {
       const record: DeadLetterRecord = { source: id, position, error, raw: typeof raw === 'string' ? raw : JSON.stringify(raw) };
       source.entry.deadLetter(record, time);

@@ -2,7 +2,7 @@
 
 import { diagnostic, suggestion, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { specOffset, type SpecExpr } from '../ir/expr.ts';
-import type { Aggregate, KeySpec, Pipeline, StepNode, StreamInfo, TypedKey, TypedPipeline } from '../ir/pipeline.ts';
+import type { Aggregate, KeySpec, Pipeline, SinkNode, SourceNode, StepNode, StreamInfo, TypedKey, TypedPipeline } from '../ir/pipeline.ts';
 import { FLOAT, INT, STRING, TIMESTAMP, fieldOf, isNumeric, isPrimitive, sameType, typeToString, type Field, type RecordType, type Type } from '../ir/types.ts';
 import { checkExpression } from './expression.ts';
 import { pascalCase } from '../ir/names.ts';
@@ -48,21 +48,61 @@ class Checker {
       if (type === undefined) continue;
       this.streams.set(source.id, { name: source.id, type, key: undefined });
       if (source.deadLetter !== undefined) this.streams.set(source.deadLetter, { name: source.deadLetter, type: DEAD_LETTER_TYPE, key: undefined });
+      if (source.connector === 'kafka') this.checkKafkaMetadata(source, type);
       const eventTime = source.eventTime;
-      if (eventTime !== undefined) {
-        const field = fieldOf(type, eventTime.field);
+      if (eventTime?.field !== undefined) {
+        const name = eventTime.field;
+        const field = fieldOf(type, name);
         const detail =
           field === undefined
-            ? `is not a field of \`${type.name}\`${suggestion(eventTime.field, type.fields.map((f) => f.name))}`
+            ? `is not a field of \`${type.name}\`${suggestion(name, type.fields.map((f) => f.name))}`
             : !isPrimitive(field.type, 'timestamp') && !isPrimitive(field.type, 'int')
               ? `is ${typeToString(field.type)}; event time needs a timestamp or int (epoch ms) field`
               : field.optional
                 ? 'is optional; event time needs a field every record has'
                 : undefined;
-        if (detail !== undefined) this.error('PC206', eventTime.at, { name: eventTime.field, detail });
+        if (detail !== undefined) this.error('PC206', eventTime.at, { name, detail });
       }
     }
     for (const step of this.pipeline.steps) this.checkStep(step);
+    for (const sink of this.pipeline.sinks) this.checkSinkExpressions(sink);
+  }
+
+  /** A Kafka sink's key and header expressions: each a string or a number (written as its decimal text). */
+  private checkSinkExpressions(sink: SinkNode): void {
+    const input = this.streams.get(sink.from.name);
+    if (input === undefined) return;
+    const { key, headers } = sink.expressions;
+    const named = [...(key === undefined ? [] : [{ where: `the key of sink \`${sink.id}\``, value: key }]),
+      ...headers.map((header) => ({ where: `header \`${header.name}\` of sink \`${sink.id}\``, value: header.value }))];
+    for (const { where, value } of named) {
+      const typed = this.typeOf(value, input.type);
+      if (typed && !isPrimitive(typed.type, 'string') && !isNumeric(typed.type)) this.error('PC312', value.at, { where, type: typeToString(typed.type) });
+    }
+  }
+
+  /** `metadata: { field: what }` of a Kafka source: each field declared in the type, with the type of what it receives. */
+  private checkKafkaMetadata(source: SourceNode, type: RecordType): void {
+    const metadata = source.options.metadata as Readonly<Record<string, string>> | undefined;
+    for (const [name, what] of Object.entries(metadata ?? {})) {
+      const at = source.metadataAt.get(name) ?? source.at;
+      const field = fieldOf(type, name);
+      if (field === undefined) {
+        this.error('PC313', at, { name, source: source.id, detail: `is not a field of \`${type.name}\`${suggestion(name, type.fields.map((f) => f.name))}; declare it there` });
+        continue;
+      }
+      const expected = metadataType(what);
+      const matches = expected === 'map<string>'
+        ? field.type.kind === 'map' && isPrimitive(field.type.value, 'string')
+        : expected === 'timestamp'
+          ? isPrimitive(field.type, 'timestamp') || isPrimitive(field.type, 'int')
+          : isPrimitive(field.type, expected);
+      if (!matches) {
+        this.error('PC313', at, { name, source: source.id, detail: `is ${typeToString(field.type)}, but \`${what}\` is ${expected}; declare it as \`${expected}\`` });
+      } else if (!field.optional && (what === 'key' || what.startsWith('headers.'))) {
+        this.error('PC313', at, { name, source: source.id, detail: `must be optional (\`string?\`): a message may have no ${what === 'key' ? 'key' : `header \`${what.slice(8)}\``}` });
+      }
+    }
   }
 
   private error(code: Parameters<typeof diagnostic>[0], offset: number, args: Record<string, string | number>): void {
@@ -239,4 +279,12 @@ class Checker {
         return argument && field({ kind: 'list', element: argument.type }, false);
     }
   }
+}
+
+/** The spec type a Kafka metadata column has: `key`, `topic`, `operation` and `headers.NAME` are strings, `headers` a map of them. */
+function metadataType(what: string): 'string' | 'int' | 'timestamp' | 'map<string>' {
+  if (what === 'partition' || what === 'offset') return 'int';
+  if (what === 'timestamp') return 'timestamp';
+  if (what === 'headers') return 'map<string>';
+  return 'string';
 }

@@ -64,7 +64,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--workers <n>', 'worker threads the tasks run on (at most one per task; 1 = all on the main thread)', positiveInt('--workers'), availableParallelism())
     .option('--duration <seconds>', 'stop after this many seconds (0 = until the sources end or SIGINT/SIGTERM)', nonNegativeNumber('--duration'), 0)
     .option('--records <n>', 'stop after this many source records', nonNegativeInt('--records'), 0)
-    .option('--kafka-servers <list>', 'Kafka bootstrap servers, comma-separated')
+    .option('--kafka-servers <list>', 'bootstrap servers of every Kafka source and sink, HOST:PORT[,HOST:PORT…] (default localhost:9092)', kafkaServers)
     .option('--output-path <dir>', 'sets the `output` parameter when the spec declares one; relative file sink paths resolve against it')
     .option('--checkpoint-dir <dir>', "where checkpoints are written; turns them on (default with `checkpoints:` in the spec: .pipec/checkpoints/<pipeline>)")
     .option('--restore <latest|path>', 'go on from a checkpoint: the newest in the checkpoint directory, or a checkpoint path')
@@ -155,6 +155,14 @@ function positiveInt(flag: string) {
     if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 1, got "${value}"`);
     return Number(value);
   };
+}
+
+/** `--kafka-servers`: a comma-separated list of HOST:PORT. */
+function kafkaServers(value: string): string[] {
+  const servers = value.split(',').map((server) => server.trim());
+  const bad = servers.find((server) => !/^[^\s:]+:\d{1,5}$/.test(server) || Number(server.slice(server.lastIndexOf(':') + 1)) > 65535);
+  if (bad !== undefined) throw new InvalidArgumentError(`--kafka-servers takes HOST:PORT[,HOST:PORT…], got "${bad}" in "${value}"`);
+  return servers;
 }
 
 function nonNegativeInt(flag: string) {
@@ -260,7 +268,7 @@ interface RunCliOptions {
   workers: number;
   duration: number;
   records: number;
-  kafkaServers?: string;
+  kafkaServers?: string[];
   outputPath?: string;
   checkpointDir?: string;
   restore?: string;
@@ -331,6 +339,8 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
       durationMs: options.duration * 1000,
       cwd: process.cwd(),
       outputPath,
+      kafkaServers: options.kafkaServers,
+      appName: name,
       signal: controller.signal,
       log: (line) => io.err(`${name}: ${line}\n`),
       onProgress: io.isTerminal

@@ -50,6 +50,8 @@ export const diagnosticCodes = {
   PC309: { severity: 'error', title: 'unknown aggregate', template: 'unknown aggregate `{name}`: aggregates are count sum avg min max count_distinct first last collect stddev percentile{suggestion}' },
   PC310: { severity: 'error', title: 'TypeScript error', template: '{detail}' },
   PC311: { severity: 'error', title: 'not a timestamp', template: '{where} must be a timestamp or int field, got {type}' },
+  PC312: { severity: 'error', title: 'bad Kafka key or header', template: '{where} must be a string or a number, got {type}; convert it with `to_string(…)`' },
+  PC313: { severity: 'error', title: 'bad Kafka metadata field', template: 'metadata field `{name}` of source `{source}` {detail}' },
 
   // PC4xx: state compatibility with existing checkpoints (`pipec build` against generated/<pipeline>.state.json)
   PC401: {

@@ -375,9 +375,7 @@ class Emitter {
         for (const source of pipeline.sources) this.sourceDefinition(source);
       }, '],');
       out.block('sinks: [', () => {
-        for (const sink of pipeline.sinks) {
-          out.from(sink.at, () => out.line(`{ id: '${sink.id}', connector: '${sink.connector}', options: ${literal(sink.options)} },`));
-        }
+        for (const sink of pipeline.sinks) this.sinkDefinition(sink);
       }, '],');
       const { declared, ...checkpoints } = pipeline.checkpoints;
       if (declared) out.line(`checkpoints: ${literal(checkpoints)},`);
@@ -427,11 +425,37 @@ class Emitter {
         out.line(`options: ${literal(source.options)},`);
         out.line(`decode: decode${type.name},`);
         const eventTime = source.eventTime;
+        const bounds = eventTime && `maxOutOfOrdernessMs: ${eventTime.maxOutOfOrdernessMs}, idleTimeoutMs: ${eventTime.idleTimeoutMs}`;
         out.line(
-          eventTime
-            ? `eventTime: { extract: (record: ${type.name}) => record.${eventTime.field}, maxOutOfOrdernessMs: ${eventTime.maxOutOfOrdernessMs}, idleTimeoutMs: ${eventTime.idleTimeoutMs} },`
-            : 'eventTime: undefined, // processing time',
+          eventTime === undefined
+            ? 'eventTime: undefined, // processing time'
+            : eventTime.field === undefined
+              ? `eventTime: { ${bounds} }, // the record timestamp of the source`
+              : `eventTime: { extract: (record: ${type.name}) => record.${eventTime.field}, ${bounds} },`,
         );
+      }, '},');
+    });
+  }
+
+  private sinkDefinition(sink: SinkNode): void {
+    const { out } = this;
+    const { key, headers } = sink.expressions;
+    const head = `id: '${sink.id}', connector: '${sink.connector}', options: ${literal(sink.options)}`;
+    out.from(sink.at, () => {
+      if (key === undefined && headers.length === 0) {
+        out.line(`{ ${head} },`);
+        return;
+      }
+      // A Kafka message's key and headers, computed from each record by the sink.
+      const type = this.stream(sink.from.name).type;
+      out.block('{', () => {
+        out.line(`${head},`);
+        if (key !== undefined) out.line(`key: (record: ${type.name}) => ${this.expr(key, 'record', type)}, // ${oneLine(key.text)}`);
+        if (headers.length > 0) {
+          out.block(`headers: (record: ${type.name}) => ({`, () => {
+            for (const header of headers) out.line(`${propertyName(header.name)}: ${this.expr(header.value, 'record', type)}, // ${oneLine(header.value.text)}`);
+          }, '}),');
+        }
       }, '},');
     });
   }

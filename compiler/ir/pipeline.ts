@@ -42,7 +42,8 @@ export interface StateConfig {
 export type ConnectorOptions = Readonly<Record<string, unknown>>;
 
 export interface EventTimeConfig {
-  readonly field: string;
+  /** The record field holding event time; undefined: the record's own timestamp in the source (Kafka's record timestamp). */
+  readonly field: string | undefined;
   readonly maxOutOfOrdernessMs: number;
   /** 0 = partitions never count as idle. */
   readonly idleTimeoutMs: number;
@@ -59,6 +60,8 @@ export interface SourceNode {
   readonly eventTime: EventTimeConfig | undefined;
   /** Named output for records that do not match the type. */
   readonly deadLetter: string | undefined;
+  /** Kafka: where each field of `metadata:` is in the spec, for diagnostics. */
+  readonly metadataAt: ReadonlyMap<string, number>;
   readonly at: number;
 }
 
@@ -67,7 +70,14 @@ export interface SinkNode {
   readonly from: StreamRef;
   readonly connector: 'file' | 'stdout' | 'kafka' | 'postgres';
   readonly options: ConnectorOptions;
+  /** Expressions over the sink's records that the connector evaluates per record (a Kafka message's key and headers). */
+  readonly expressions: SinkExpressions;
   readonly at: number;
+}
+
+export interface SinkExpressions {
+  readonly key: SpecExpr | undefined;
+  readonly headers: readonly NamedExpr[];
 }
 
 /** A reference to a stream: a source, a step, a branch (`step.branch`) or a named output (dead letters, late records, invalid records). */

@@ -6,7 +6,7 @@ import type { DiagnosticCode } from '../diagnostics/codes.ts';
 import type { SpecExpr } from '../ir/expr.ts';
 import { parseDuration } from '../ir/duration.ts';
 import type {
-  Aggregate, KeySpec, NamedExpr, Pipeline, SinkNode, SourceNode, StepNode, StreamRef, WindowSpec,
+  Aggregate, KeySpec, NamedExpr, Pipeline, SinkExpressions, SinkNode, SourceNode, StepNode, StreamRef, WindowSpec,
 } from '../ir/pipeline.ts';
 import type { Field, RecordType, Type } from '../ir/types.ts';
 import { datasetTypes } from '../../runtime/connectors/generator/schema.ts';
@@ -214,7 +214,7 @@ class Resolver {
   private resolveSource(id: string, source: SpecSource, types: Map<string, RecordType>): SourceNode {
     const path = ['sources', id];
     this.define(id, path, true);
-    if (source.connector === 'kafka' || source.connector === 'postgres-cdc') {
+    if (source.connector === 'postgres-cdc') {
       this.report('PC208', [...path, 'connector'], { feature: `the \`${source.connector}\` source` });
     }
     const options = this.connectorOptions(source, path);
@@ -225,21 +225,26 @@ class Resolver {
     for (const key of ['interval', 'max_lateness'] as const) {
       if (typeof options[key] === 'string') options[key] = this.duration(options[key] as string, [...path, key], 0);
     }
+    if (source.connector === 'kafka') normalizeKafkaSourceOptions(options);
     return {
       id,
       connector: source.connector,
       options,
       typeName,
       eventTime:
-        eventTime?.field === undefined
+        eventTime === undefined || (eventTime.field === undefined && eventTime.source !== 'timestamp')
           ? undefined
           : {
               field: eventTime.field,
               maxOutOfOrdernessMs: this.duration(eventTime.max_out_of_orderness, [...path, 'event_time', 'max_out_of_orderness'], 0),
               idleTimeoutMs: this.duration(eventTime.idle_timeout, [...path, 'event_time', 'idle_timeout'], 0),
-              at: this.at([...path, 'event_time', 'field']),
+              at: this.at([...path, 'event_time', eventTime.field === undefined ? 'source' : 'field']),
             },
       deadLetter: source.dead_letter,
+      metadataAt: new Map(Object.keys(isObject(options.metadata) ? options.metadata : {}).map((name) => {
+        const block = isObject(source.kafka) && isObject(source.kafka.metadata) && name in source.kafka.metadata;
+        return [name, this.at([...path, ...(block ? ['kafka'] : []), 'metadata', name], 'key')];
+      })),
       at: this.at(path, 'key'),
     };
   }
@@ -247,11 +252,26 @@ class Resolver {
   private resolveSink(id: string, sink: SpecSink): SinkNode {
     const path = ['sinks', id];
     this.define(id, path, false);
-    if (sink.connector === 'kafka' || sink.connector === 'postgres') {
+    if (sink.connector === 'postgres') {
       this.report('PC208', [...path, 'connector'], { feature: `the \`${sink.connector}\` sink` });
     }
     const options = this.connectorOptions(sink, path);
-    return { id, from: { name: sink.from, at: this.at([...path, 'from']) }, connector: sink.connector, options, at: this.at(path, 'key') };
+    let expressions: SinkExpressions = { key: undefined, headers: [] };
+    if (sink.connector === 'kafka') {
+      // The key and headers are expressions, compiled into the job like a step's; the options keep the rest.
+      const optionPath = (name: string) => (isObject(sink.kafka) && name in sink.kafka ? [...path, 'kafka', name] : [...path, name]);
+      const { key, headers } = options;
+      delete options.key;
+      delete options.headers;
+      expressions = {
+        key: key === undefined ? undefined : this.expression(key as Scalar, optionPath('key')),
+        headers: Object.entries(isObject(headers) ? headers : {}).flatMap(([name, value]) => {
+          const expr = this.expression(value as Scalar, [...optionPath('headers'), name]);
+          return expr === undefined ? [] : [{ name, value: expr }];
+        }),
+      };
+    }
+    return { id, from: { name: sink.from, at: this.at([...path, 'from']) }, connector: sink.connector, options, expressions, at: this.at(path, 'key') };
   }
 
   /**
@@ -535,4 +555,14 @@ function namedOutputsOf(step: StepNode): string[] {
   if (step.kind === 'window' && step.lateOutput !== undefined) return [step.lateOutput];
   if (step.kind === 'validate') return [step.invalidOutput];
   return [];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Kafka source options in the one shape the connector reads: `topics` a list, `start_timestamp` epoch milliseconds. */
+function normalizeKafkaSourceOptions(options: Record<string, unknown>): void {
+  if (typeof options.topics === 'string') options.topics = [options.topics];
+  if (typeof options.start_timestamp === 'string') options.start_timestamp = Date.parse(options.start_timestamp);
 }

@@ -18,7 +18,7 @@ export interface SpecDocument {
 export interface SpecSource {
   readonly connector: 'file' | 'generator' | 'kafka' | 'postgres-cdc';
   readonly type?: string;
-  readonly event_time?: { readonly field?: string; readonly max_out_of_orderness?: string; readonly idle_timeout?: string };
+  readonly event_time?: { readonly field?: string; readonly source?: 'timestamp'; readonly max_out_of_orderness?: string; readonly idle_timeout?: string };
   readonly dead_letter?: string;
   readonly [option: string]: unknown;
 }

@@ -48,7 +48,7 @@ export interface RunCheckpointSettings {
 export interface CheckpointCut {
   /** The operators' keyed state rows: those changed since the previous checkpoint, or every one with `full`. */
   snapshot(full: boolean): Promise<StateSnapshot>;
-  /** Where each source split resumes. */
+  /** Where each source split resumes (readers first make durable what they keep for themselves: SourceReader.flush). */
   sourcePositions(): Promise<SourcePositions>;
   readonly sinks: ReadonlyMap<string, SinkConnector>;
   readonly watermark: number;

@@ -5,6 +5,8 @@ import type { SinkConnector, SinkContext, SinkDefinition, SourceContext, SourceD
 import { createFileSink } from './file/sink.ts';
 import { createFileReader } from './file/source.ts';
 import { createGeneratorReader } from './generator/source.ts';
+import { createKafkaSink } from './kafka/sink.ts';
+import { createKafkaReader } from './kafka/source.ts';
 import { createStdoutSink } from './stdout/sink.ts';
 
 export function createSourceReader(definition: SourceDefinition, context: SourceContext): SourceReader {
@@ -14,6 +16,8 @@ export function createSourceReader(definition: SourceDefinition, context: Source
       return createFileReader(definition.options, context);
     case 'generator':
       return createGeneratorReader(definition.options, context);
+    case 'kafka':
+      return createKafkaReader(definition.options, context);
     default:
       return assertNever(connector);
   }
@@ -26,6 +30,8 @@ export function createSinkConnector(definition: SinkDefinition, context: SinkCon
       return createFileSink(definition.options, context);
     case 'stdout':
       return createStdoutSink(definition.options, context);
+    case 'kafka':
+      return createKafkaSink(definition, context);
     default:
       return assertNever(connector);
   }

@@ -53,8 +53,8 @@ export class LocalTasks implements TaskRunner {
     return this.group.sourcePositions();
   }
 
-  async checkpointCompleted(checkpointId: number): Promise<void> {
-    for (const source of this.group.sources) await source.reader.checkpointCompleted?.(checkpointId);
+  async checkpointCompleted(): Promise<void> {
+    await this.group.checkpointCompleted();
   }
 
   get restoreTarget(): RestoreTarget {

@@ -19,6 +19,8 @@ export interface WorkerSetup {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly cwd: string;
+  readonly kafkaServers: readonly string[] | undefined;
+  readonly appName: string;
   readonly batchSize: number;
   readonly restored: RestoredSources | undefined;
   /** Per worker, the port to it (undefined at this worker's own index). */
@@ -37,7 +39,7 @@ export type Command =
   /** Posted without a reply: rows come in many messages, then `restored`. */
   | { readonly type: 'restore'; readonly rows: readonly RestoreRow[] }
   | { readonly type: 'restored'; readonly watermark: number }
-  | { readonly type: 'completed'; readonly checkpointId: number }
+  | { readonly type: 'completed' }
   | { readonly type: 'close' };
 
 /** What a worker reports after a command, besides its result: what its tasks wrote, counted and logged meanwhile. */

@@ -36,8 +36,8 @@ export interface TaskRunner extends Pick<CheckpointCut, 'snapshot' | 'sourcePosi
   processingTime(now: number): Promise<void>;
   /** Rows of keyed state now. */
   countState(): StateCount;
-  /** A checkpoint completed: sources may tell their systems (a Kafka reader commits the checkpoint's offsets). */
-  checkpointCompleted(checkpointId: number): Promise<void>;
+  /** The checkpoint just taken completed: sources may tell their systems (a Kafka reader commits its offsets). */
+  checkpointCompleted(): Promise<void>;
   /** Closes the readers of every task; the runner is done. */
   close(): Promise<void>;
 }

@@ -140,7 +140,7 @@ class TaskWorker {
       setup.taskIndexesByWorker[setup.workerIndex],
       environment,
       connectors,
-      { parallelism: setup.parallelism, cwd: setup.cwd, log: (line) => logs.push(line) },
+      { parallelism: setup.parallelism, cwd: setup.cwd, kafkaServers: setup.kafkaServers, appName: setup.appName, log: (line) => void logs.push(line) },
       setup.restored,
     );
     const outboxes = setup.peers.map((peer) => (peer === undefined ? undefined : new Outbox()));
@@ -221,7 +221,7 @@ class TaskWorker {
         }
         return undefined;
       case 'completed':
-        for (const source of group.sources) await source.reader.checkpointCompleted?.(command.checkpointId);
+        await group.checkpointCompleted();
         return undefined;
       case 'close':
         await group.close();

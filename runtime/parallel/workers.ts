@@ -34,6 +34,8 @@ export interface WorkerSettings {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly cwd: string;
+  readonly kafkaServers: readonly string[] | undefined;
+  readonly appName: string;
   readonly batchSize: number;
   readonly restored: RestoredSources | undefined;
   readonly log: (line: string) => void;
@@ -126,6 +128,8 @@ export class WorkerTasks implements TaskRunner {
         parallelism: settings.parallelism,
         maxParallelism: settings.maxParallelism,
         cwd: settings.cwd,
+        kafkaServers: settings.kafkaServers,
+        appName: settings.appName,
         batchSize: settings.batchSize,
         restored: settings.restored,
         peers: ports[index],
@@ -199,8 +203,8 @@ export class WorkerTasks implements TaskRunner {
     return positions;
   }
 
-  async checkpointCompleted(checkpointId: number): Promise<void> {
-    await this.everyWorker(() => ({ type: 'completed', checkpointId }));
+  async checkpointCompleted(): Promise<void> {
+    await this.everyWorker(() => ({ type: 'completed' }));
   }
 
   get restoreTarget(): RestoreTarget {

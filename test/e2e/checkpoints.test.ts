@@ -2,12 +2,12 @@
 // restored with `--restore latest` (at changing parallelism); the committed output must equal that of a run that was
 // never killed: every row once. Also: an incompatible restore is refused, and `pipec state inspect` reads a checkpoint.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pipec, REPO_ROOT } from '../support/cli.ts';
+import { pipec } from '../support/cli.ts';
+import { checkpointsIn, runAndKill as killAfterCheckpoint } from '../support/kill.ts';
 
 /**
  * Orders at a steady rate through a stateless filter, a tumbling window per category and sessions per user, with a
@@ -69,31 +69,14 @@ function committed(directory: string): Record<string, string[]> {
   return Object.fromEntries(OUTPUTS.map((file) => [file, read(file)]));
 }
 
-function checkpointsIn(directory: string): string[] {
-  const root = join(directory, '.pipec', 'checkpoints', 'crashy');
-  return existsSync(root) ? readdirSync(root).filter((name) => /^chk-\d+$/.test(name)) : [];
+function checkpointDirectory(directory: string): string {
+  return join(directory, '.pipec', 'checkpoints', 'crashy');
 }
 
-/** Starts `pipec run`, waits until it has taken a checkpoint (or ended), then kills it after `delayMs` more. */
-async function runAndKill(directory: string, args: readonly string[], delayMs: number): Promise<'killed' | 'finished'> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'pipec.js'), 'run', 'crashy.yaml', ...args], { cwd: directory, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  let ended = false;
-  void exited.then(() => (ended = true));
-  const before = new Set(checkpointsIn(directory));
-  const deadline = Date.now() + 60_000;
-  while (!ended && Date.now() < deadline && checkpointsIn(directory).every((name) => before.has(name))) await sleep(20);
-  await sleep(delayMs);
-  if (!ended) child.kill('SIGKILL');
-  const { code, signal } = await exited;
-  if (signal === 'SIGKILL') return 'killed';
-  expect(code, stderr).toBe(0);
-  return 'finished';
+/** Runs the spec in `directory` and kills it after its next checkpoint and `delayMs` more. */
+function runAndKill(directory: string, args: readonly string[], delayMs: number): Promise<'killed' | 'finished'> {
+  return killAfterCheckpoint(directory, ['crashy.yaml', ...args], checkpointDirectory(directory), delayMs);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(['rocksdb', 'memory'])('exactly-once recovery with the %s backend', (backend) => {
   it('commits every row once through SIGKILLs at random instants and restores at other parallelisms', async () => {
@@ -110,7 +93,7 @@ describe.each(['rocksdb', 'memory'])('exactly-once recovery with the %s backend'
     const kills: string[] = [];
     let outcome = await runAndKill(directory, ['--param', `backend=${backend}`], Math.random() * 400);
     while (outcome === 'killed' && kills.length < 4) {
-      kills.push(checkpointsIn(directory).sort().at(-1)!);
+      kills.push(checkpointsIn(checkpointDirectory(directory)).sort().at(-1)!);
       // What is visible after a kill is committed output only: whole rows of the uninterrupted run, no repeats.
       for (const [file, rows] of Object.entries(committed(directory))) {
         for (const row of rows) expect(expectedLines.has(row), `${file}: ${row}`).toBe(true);

@@ -71,6 +71,8 @@ describe('pipec command line', () => {
   it.each([
     [['run', 'pipelines/revenue.yaml', '--parallelism', 'many'], /--parallelism takes a whole number ≥ 1, got "many"/],
     [['run', 'pipelines/revenue.yaml', '--param', 'threshold'], /expected name=value, got "threshold"/],
+    [['run', 'pipelines/revenue.yaml', '--kafka-servers', 'localhost'], /--kafka-servers takes HOST:PORT\[,HOST:PORT…\], got "localhost" in "localhost"/],
+    [['run', 'pipelines/revenue.yaml', '--kafka-servers', 'a:9092,b:99999'], /got "b:99999"/],
     [['validate'], /missing required argument 'spec'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['validate', 'no/such/file.yaml'], /no such spec file: no\/such\/file\.yaml/],

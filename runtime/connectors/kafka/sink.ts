@@ -1,0 +1,126 @@
+// The `kafka` sink connector (kafkajs): each record as a JSON message, with its key and headers from the spec's
+// expressions; under exactly_once in Kafka transactions committed with the checkpoint.
+
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { SinkConnector, SinkContext, SinkDefinition } from '../../api.ts';
+import { kafkaClient, parseKafkaSinkOptions, type KafkaSinkOptions } from './options.ts';
+import { commitPrepared, TransactionalProducer, type PartitionerFunction, type PreparedTransaction } from './transactions.ts';
+
+/** What prepareCommit returns: the transaction of the checkpoint (null when it sent nothing) and its producer's slot. */
+export interface KafkaSinkPrepared {
+  readonly slot: number;
+  readonly transaction: PreparedTransaction | null;
+}
+
+/**
+ * The Kafka sink in the delivery of `context.delivery`:
+ * - `none` and `at_least_once`: an idempotent producer, acks from all in-sync replicas, each flush awaited; after a
+ *   restore the output since the checkpoint is written again.
+ * - `exactly_once`: the output between two checkpoints is one Kafka transaction. prepareCommit waits for its sends
+ *   and returns its producer id and epoch (the checkpoint keeps them); commit ends it once the checkpoint is
+ *   complete. A crash between the two leaves it open: a restore commits it with the stored id and epoch (Flink's
+ *   resumeTransaction) before anything else, so a `read_committed` consumer sees every record exactly once.
+ *   Two transactional ids, `pipec-<app>-<sink>-0` and `-1`, take turns: the transaction after a checkpoint is on the
+ *   other id, so committing the checkpoint's transaction on restore can never commit output no checkpoint covers.
+ *   Opening the sink initializes both ids, which fences producers of an earlier run and aborts what they left open.
+ */
+export function createKafkaSink(definition: SinkDefinition, context: SinkContext): SinkConnector {
+  return new KafkaSink(definition, parseKafkaSinkOptions(definition.options, context), context);
+}
+
+class KafkaSink implements SinkConnector {
+  written = 0;
+  private readonly options: KafkaSinkOptions;
+  private readonly kafka: Kafka;
+  private readonly key: SinkDefinition['key'];
+  private readonly headers: SinkDefinition['headers'];
+  private pending: Message[] = [];
+  /** none / at_least_once. */
+  private producer: Producer | undefined;
+  /** exactly_once: the two transactional producers, and the one the current transaction is on. */
+  private transactional: TransactionalProducer[] = [];
+  private slot = 0;
+
+  constructor(
+    definition: SinkDefinition,
+    options: KafkaSinkOptions,
+    private readonly context: SinkContext,
+  ) {
+    this.options = options;
+    this.key = definition.key;
+    this.headers = definition.headers;
+    this.kafka = kafkaClient(options.servers, `pipec-${context.appName ?? 'pipec'}-${definition.id}`);
+    this.transactionalIdBase = `pipec-${context.appName ?? 'pipec'}-${definition.id}`;
+  }
+
+  private readonly transactionalIdBase: string;
+
+  async open(): Promise<void> {
+    try {
+      if (this.context.delivery !== 'exactly_once') {
+        this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: this.partitionerFactory() });
+        await this.producer.connect();
+        return;
+      }
+      const prepared = this.context.restore?.prepared as KafkaSinkPrepared | undefined;
+      if (prepared !== undefined && prepared.transaction !== null) await commitPrepared(this.kafka, prepared.transaction);
+      this.slot = prepared === undefined ? 0 : 1 - prepared.slot;
+      const partitioner = this.partitionerFactory()() as PartitionerFunction;
+      this.transactional = [0, 1].map((slot) => new TransactionalProducer(this.kafka, `${this.transactionalIdBase}-${slot}`, partitioner));
+      for (const producer of this.transactional) await producer.open();
+    } catch (error) {
+      await this.close();
+      throw new Error(`kafka sink '${this.options.topic}' at ${this.options.servers.join(',')}: ${(error as Error).message}`);
+    }
+  }
+
+  write(record: unknown): void {
+    const key = this.key?.(record);
+    const message: Message = { key: key === null || key === undefined ? null : String(key), value: JSON.stringify(record) };
+    if (this.headers !== undefined) {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(this.headers(record))) if (value !== null && value !== undefined) headers[name] = String(value);
+      message.headers = headers;
+    }
+    this.pending.push(message);
+    this.written++;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const messages = this.pending;
+    this.pending = [];
+    if (this.producer !== undefined) await this.producer.send({ topic: this.options.topic, acks: -1, messages });
+    else await this.transactional[this.slot].send(this.options.topic, messages);
+  }
+
+  async prepareCommit(): Promise<KafkaSinkPrepared | undefined> {
+    await this.flush();
+    if (this.context.delivery !== 'exactly_once') return undefined;
+    const prepared = { slot: this.slot, transaction: this.transactional[this.slot].prepare() };
+    this.slot = 1 - this.slot;
+    return prepared;
+  }
+
+  async commit(prepared: unknown): Promise<void> {
+    if (this.context.delivery !== 'exactly_once') return;
+    await this.transactional[(prepared as KafkaSinkPrepared).slot].commit();
+  }
+
+  /** Output no checkpoint covers stays in an open transaction, which the next run's open aborts. */
+  async close(): Promise<void> {
+    const { producer, transactional } = this;
+    this.producer = undefined;
+    this.transactional = [];
+    await producer?.disconnect();
+    for (const each of transactional) await each.close();
+  }
+
+  private partitionerFactory(): () => PartitionerFunction {
+    if (this.options.partitioner !== 'round_robin') return Partitioners.DefaultPartitioner as () => PartitionerFunction;
+    return () => {
+      let next = 0;
+      return ({ partitionMetadata }) => next++ % partitionMetadata.length;
+    };
+  }
+}
