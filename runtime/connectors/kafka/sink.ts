@@ -6,6 +6,29 @@ import type { SinkConnector, SinkContext, SinkDefinition } from '../../api.ts';
 import { kafkaClient, parseKafkaSinkOptions, type KafkaSinkOptions } from './options.ts';
 import { commitPrepared, TransactionalProducer, type PartitionerFunction, type PreparedTransaction } from './transactions.ts';
 
+/**
+ * Bytes of keys and values per produce request, at most: kafkajs sends a partition's messages as one record batch,
+ * and the broker refuses a batch over its `message.max.bytes` (1 MiB by default).
+ */
+const REQUEST_BYTES = 256 * 1024;
+
+/** The messages in runs of at most REQUEST_BYTES (by the UTF-16 length of their text: about their bytes). */
+function* requests(messages: Message[]): Generator<Message[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let index = 0; index < messages.length; index++) {
+    const { key, value } = messages[index];
+    const size = (typeof key === 'string' ? key.length : 0) + (typeof value === 'string' ? value.length : 0);
+    if (bytes + size > REQUEST_BYTES && index > start) {
+      yield messages.slice(start, index);
+      start = index;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  yield start === 0 ? messages : messages.slice(start);
+}
+
 /** What prepareCommit returns: the transaction of the checkpoint (null when it sent nothing) and its producer's slot. */
 export interface KafkaSinkPrepared {
   readonly slot: number;
@@ -88,10 +111,12 @@ class KafkaSink implements SinkConnector {
 
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    const messages = this.pending;
+    const pending = this.pending;
     this.pending = [];
-    if (this.producer !== undefined) await this.producer.send({ topic: this.options.topic, acks: -1, messages });
-    else await this.transactional[this.slot].send(this.options.topic, messages);
+    for (const messages of requests(pending)) {
+      if (this.producer !== undefined) await this.producer.send({ topic: this.options.topic, acks: -1, messages });
+      else await this.transactional[this.slot].send(this.options.topic, messages);
+    }
   }
 
   async prepareCommit(): Promise<KafkaSinkPrepared | undefined> {
