@@ -145,7 +145,7 @@ class TaskWorker {
     );
     const outboxes = setup.peers.map((peer) => (peer === undefined ? undefined : new Outbox()));
     const mailboxes = setup.peers.map((peer) => (peer === undefined ? undefined : new Mailbox<ExchangePass>(peer)));
-    // Exchanges are created in the order of the job's steps, which is topological.
+    // Exchanges by index, in the order the tasks created them (the same in every worker).
     const ordered = [...environment.exchanges.values()];
     for (const [workerIndex, tasks] of setup.taskIndexesByWorker.entries()) {
       const outbox = outboxes[workerIndex];
