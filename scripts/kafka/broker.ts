@@ -68,31 +68,41 @@ export async function kafkaJars(): Promise<string> {
 
 /**
  * Starts a broker with the controller in the same JVM (KRaft, one node) on loopback and resolves once a client can
- * describe the cluster. The returned stop() ends it; a broker still running when this process exits is killed then.
+ * describe the cluster. The returned stop() ends it; so does this process ending, however it ends.
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<KafkaBroker> {
   const prepared = await prepareBroker(options);
   const log = openSync(prepared.logFile, 'a');
-  const child = spawn('java', prepared.javaArgs, { stdio: ['ignore', log, log] });
+  // In a process group of its own, so that terminate() can signal the watchdog and the JVM together.
+  const child = spawn('sh', ['-c', WATCHDOG, String(process.pid), ...prepared.javaArgs], { stdio: ['ignore', log, log], detached: true });
   closeSync(log);
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   try {
     await waitUntilReady(prepared, child);
   } catch (error) {
     await terminate(child);
-    process.off('exit', killOnExit);
     throw error;
   }
   return {
     bootstrapServers: prepared.bootstrapServers,
     async stop() {
       await terminate(child);
-      process.off('exit', killOnExit);
       rmSync(prepared.dataDir, { recursive: true, force: true });
     },
   };
 }
+
+/**
+ * `sh -c WATCHDOG <pid> <java args>`: runs the broker and ends it once process <pid> is gone. A test worker that is
+ * killed runs no exit handler, and a broker left behind would hold half a GB until someone finds it. Exits with the
+ * broker's status, so a broker that fails to start is seen as an exit.
+ */
+const WATCHDOG = [
+  'java "$@" & broker=$!',
+  'trap \'kill $broker; wait $broker; exit\' TERM',
+  'while kill -0 $0 2>/dev/null && kill -0 $broker 2>/dev/null; do sleep 1; done',
+  'kill $broker 2>/dev/null',
+  'wait $broker',
+].join('\n');
 
 interface PreparedBroker {
   bootstrapServers: string;
@@ -151,11 +161,19 @@ function serverProperties(port: number, controllerPort: number, logDir: string):
 
 async function waitUntilReady(broker: PreparedBroker, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  const admin = new Kafka({ clientId: 'pipec-broker-probe', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  // Short timeouts: something else listening on the port would otherwise hold each attempt for kafkajs's 30 s.
+  const admin = new Kafka({
+    clientId: 'pipec-broker-probe',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+    requestTimeout: 5000,
+  }).admin();
   try {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`the Kafka broker exited (${child.exitCode ?? child.signalCode}) before it was ready; the end of ${broker.logFile}:\n${tail(readLog(broker.logFile))}`);
+        throw new Error(`the Kafka broker exited (${child.exitCode ?? child.signalCode}) before it was ready; from ${broker.logFile}:\n${logExcerpt(broker.logFile)}`);
       }
       try {
         await admin.connect();
@@ -163,7 +181,7 @@ async function waitUntilReady(broker: PreparedBroker, child: ChildProcess): Prom
         return;
       } catch {
         if (Date.now() > deadline) {
-          throw new Error(`the Kafka broker at ${broker.bootstrapServers} was not ready after ${READY_TIMEOUT_MS / 1000} s; the end of ${broker.logFile}:\n${tail(readLog(broker.logFile))}`);
+          throw new Error(`the Kafka broker at ${broker.bootstrapServers} was not ready after ${READY_TIMEOUT_MS / 1000} s; from ${broker.logFile}:\n${logExcerpt(broker.logFile)}`);
         }
         await new Promise((resolveDelay) => setTimeout(resolveDelay, 250));
       }
@@ -177,10 +195,19 @@ async function waitUntilReady(broker: PreparedBroker, child: ChildProcess): Prom
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
+}
+
+/** Signals the watchdog's whole process group (the shell, the JVM and its sleep), which may already be gone. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-(child.pid as number), signal);
+  } catch {
+    // ESRCH: every process of the group has exited already.
+  }
 }
 
 /** A free loopback port: the kernel picks one for a listener that closes at once. */
@@ -211,8 +238,21 @@ function run(command: string, args: string[]): Promise<{ code: number; output: s
   });
 }
 
-function readLog(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8') : '(no log)';
+/**
+ * The broker's ERROR lines with the exception each names (its shutdown logs hundreds of lines after them, so the end of
+ * the log rarely says why it failed), else the log's last lines.
+ */
+function logExcerpt(file: string): string {
+  if (!existsSync(file)) return '(no log)';
+  const log = readFileSync(file, 'utf8');
+  const excerpt: string[] = [];
+  let inError = false;
+  for (const line of log.split('\n')) {
+    // slf4j-simple starts each entry with the milliseconds since start and the thread; other lines continue the entry above.
+    if (/^\d+ \[/.test(line)) inError = / (ERROR|FATAL) /.test(line);
+    if (inError && !/^\s+(at |\.\.\.)/.test(line)) excerpt.push(line);
+  }
+  return excerpt.length > 0 ? excerpt.slice(0, 20).join('\n') : tail(log);
 }
 
 function tail(text: string, lines = 30): string {
