@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 
-/** The broker's version; kafkajs 2 speaks its protocol (Kafka 4 removed versions kafkajs uses). Keep in step with pom.xml. */
+/** The broker's version, given to pom.xml; kafkajs 2 speaks its protocol (Kafka 4 removed versions kafkajs uses). */
 export const KAFKA_VERSION = '3.9.1';
 
 const HOST = '127.0.0.1';
@@ -51,7 +51,7 @@ export async function kafkaJars(): Promise<string> {
   mkdirSync(dirname(home), { recursive: true });
   const staging = await mkdtemp(`${home}.fetching-`);
   // -B -q: no prompts and no progress bars (CI has no terminal); ~/.m2 keeps the downloads between fetches.
-  const mvn = await run('mvn', ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(staging, 'libs')}`]);
+  const mvn = await run('mvn', ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', `-Dkafka.version=${KAFKA_VERSION}`, '-DincludeScope=runtime', `-DoutputDirectory=${join(staging, 'libs')}`]);
   if (mvn.code !== 0) {
     rmSync(staging, { recursive: true, force: true });
     throw new Error(`fetching Kafka ${KAFKA_VERSION}'s jars with mvn failed (exit ${mvn.code}):\n${tail(mvn.output)}`);
