@@ -1,7 +1,7 @@
 // A real single-node Apache Kafka broker (KRaft) on loopback, from Kafka's own jars, for development, tests and benchmarks.
 //
-// Library: kafkaJars() and startBroker(). Command line (npm run kafka:start / kafka:stop):
-//   node --import tsx scripts/kafka/broker.ts start|stop
+// Library: kafkaJars() and startBroker(). Command line (npm run kafka:start / kafka:stop), a broker that outlives it:
+//   node --import tsx scripts/kafka/broker.ts start [--port 9092] [--dir .pipec/kafka] | stop [--dir .pipec/kafka]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 
 /** The broker's version, given to pom.xml; kafkajs 2 speaks its protocol (Kafka 4 removed versions kafkajs uses). */
@@ -259,55 +260,62 @@ function tail(text: string, lines = 30): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-// The dev broker of `npm run kafka:start` / `kafka:stop`: 127.0.0.1:9092, its data and pid file under .pipec/kafka/.
+// The dev broker of `npm run kafka:start` / `kafka:stop`: by default 127.0.0.1:9092 (its controller on the next port),
+// its data, log and pid file under .pipec/kafka/ of the repo.
 const DEV_PORT = 9092;
-const DEV_CONTROLLER_PORT = 9093;
 const DEV_DIR = resolve(dirname(POM), '..', '..', '.pipec', 'kafka');
-const DEV_PID = join(DEV_DIR, 'broker.pid');
 
-/** Starts the dev broker in the background unless it already runs; its data survives kafka:stop. */
-async function startDevBroker(): Promise<void> {
-  const running = devBrokerPid();
+interface DevBroker {
+  pid: number;
+  bootstrapServers: string;
+}
+
+/** Starts the dev broker in the background unless it already runs; its data survives stopping it. */
+async function startDevBroker(dir: string, port: number): Promise<void> {
+  const running = runningDevBroker(dir);
   if (running !== undefined) {
-    console.log(`Kafka already runs at ${HOST}:${DEV_PORT} (pid ${running})`);
+    console.log(`Kafka already runs at ${running.bootstrapServers} (pid ${running.pid})`);
     return;
   }
-  const prepared = await prepareBroker({ port: DEV_PORT, controllerPort: DEV_CONTROLLER_PORT, dataDir: DEV_DIR });
+  const prepared = await prepareBroker({ port, controllerPort: port + 1, dataDir: dir });
   const log = openSync(prepared.logFile, 'a');
   const child = spawn('java', prepared.javaArgs, { stdio: ['ignore', log, log], detached: true });
   closeSync(log);
-  writeFileSync(DEV_PID, `${child.pid}\n`);
+  const pidFile = join(dir, 'broker.json');
+  writeFileSync(pidFile, JSON.stringify({ pid: child.pid as number, bootstrapServers: prepared.bootstrapServers } satisfies DevBroker));
   try {
     await waitUntilReady(prepared, child);
   } catch (error) {
     child.kill('SIGKILL');
-    unlinkSync(DEV_PID);
+    unlinkSync(pidFile);
     throw error;
   }
   child.unref();
   console.log(`Kafka ${KAFKA_VERSION} runs at ${prepared.bootstrapServers} (pid ${child.pid}, log ${prepared.logFile})`);
 }
 
-async function stopDevBroker(): Promise<void> {
-  const pid = devBrokerPid();
-  if (pid === undefined) {
+async function stopDevBroker(dir: string): Promise<void> {
+  const running = runningDevBroker(dir);
+  if (running === undefined) {
     console.log('Kafka does not run');
     return;
   }
+  const { pid } = running;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + STOP_GRACE_MS;
   while (alive(pid) && Date.now() < deadline) await new Promise((resolveDelay) => setTimeout(resolveDelay, 100));
   if (alive(pid)) process.kill(pid, 'SIGKILL');
-  unlinkSync(DEV_PID);
+  unlinkSync(join(dir, 'broker.json'));
   console.log(`Kafka stopped (pid ${pid})`);
 }
 
-/** The pid of the running dev broker; a pid file whose process is gone (or is no longer a broker) is stale and removed. */
-function devBrokerPid(): number | undefined {
-  if (!existsSync(DEV_PID)) return undefined;
-  const pid = Number(readFileSync(DEV_PID, 'utf8'));
-  if (alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')) return pid;
-  unlinkSync(DEV_PID);
+/** The dev broker of this data dir, if it runs; a pid file whose process is gone (or is no longer a broker) is stale and removed. */
+function runningDevBroker(dir: string): DevBroker | undefined {
+  const pidFile = join(dir, 'broker.json');
+  if (!existsSync(pidFile)) return undefined;
+  const broker = JSON.parse(readFileSync(pidFile, 'utf8')) as DevBroker;
+  if (alive(broker.pid) && readFileSync(`/proc/${broker.pid}/cmdline`, 'utf8').includes('kafka.Kafka')) return broker;
+  unlinkSync(pidFile);
   return undefined;
 }
 
@@ -320,15 +328,35 @@ function alive(pid: number): boolean {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const command = process.argv[2];
-  const commands: Record<string, () => Promise<void>> = { start: startDevBroker, stop: stopDevBroker };
-  const action = command === undefined ? undefined : commands[command];
-  if (action === undefined) {
-    console.error(`usage: node --import tsx scripts/kafka/broker.ts start|stop (got ${command ?? 'nothing'})`);
-    process.exit(2);
+const USAGE = 'usage: broker.ts start [--port 9092] [--dir .pipec/kafka] | stop [--dir .pipec/kafka]';
+
+/** The command line: a bad argument gets one line and exit 2, a broker that fails to start its reason and exit 1. */
+async function main(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' }, dir: { type: 'string' } } });
+  } catch (error) {
+    // parseArgs explains at length how to pass a positional that starts with '-'; its first sentence is the point.
+    usageError((error as Error).message.split('. ')[0]);
   }
-  action().catch((error: Error) => {
+  const { positionals, values } = parsed;
+  const dir = resolve(values.dir ?? DEV_DIR);
+  const port = values.port === undefined ? DEV_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65534) usageError(`--port must be a port number below 65535, got '${values.port}'`);
+  const command = positionals.join(' ');
+  if (command === 'start') await startDevBroker(dir, port);
+  else if (command === 'stop' && values.port === undefined) await stopDevBroker(dir);
+  else if (command === 'stop') usageError('stop takes no --port: it finds the broker by its --dir');
+  else usageError(command === '' ? 'no command' : `unknown command '${command}'`);
+}
+
+function usageError(message: string): never {
+  console.error(`${message}; ${USAGE}`);
+  process.exit(2);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((error: Error) => {
     console.error(error.message);
     process.exit(1);
   });
