@@ -96,8 +96,9 @@ export function parseKafkaSinkOptions(options: Readonly<Record<string, unknown>>
 
 /**
  * A kafkajs client that logs nothing: kafkajs logs every retried request as an error; what fails for good reaches
- * pipec as an exception (a crashed consumer as the next poll's), and the run reports it.
+ * pipec as an exception (a crashed consumer as the next poll's), and the run reports it. Retries start after 50 ms,
+ * not kafkajs's 300: the first send after a transaction's commit is refused while the broker writes its markers.
  */
 export function kafkaClient(servers: readonly string[], clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: [...servers], logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+  return new Kafka({ clientId, brokers: [...servers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 50 } });
 }

@@ -42,7 +42,7 @@ export class TransactionalProducer {
       partitioner,
       eosManager: this.eos,
       idempotent: true,
-      retrier: createRetry({ retries: 8 }),
+      retrier: createRetry({ retries: 10, initialRetryTime: 50 }),
       getConnectionStatus: () => 'connected',
     });
   }
