@@ -1,7 +1,7 @@
-// The test broker: a real Kafka that keeps keys, headers and partitions, hides aborted transactions from read_committed, and stops cleanly.
-import { existsSync } from 'node:fs';
+// The test broker: a real Kafka that keeps keys, headers and partitions, hides aborted transactions from read_committed, stops cleanly, and says why when it cannot start.
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,5 +78,22 @@ describe('test Kafka broker', () => {
     });
     expect(refused).toBe(true);
     expect(existsSync(dataDir)).toBe(false);
+  });
+});
+
+describe('a broker that cannot start', () => {
+  it('fails with the reason from its log', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolveListening) => taken.once('listening', resolveListening));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = await mkdtemp(join(tmpdir(), 'pipec-kafka-test-'));
+    try {
+      await expect(startBroker({ port, dataDir })).rejects.toThrow(
+        new RegExp(`exited \\(1\\) before it was ready; from ${dataDir}/broker\\.log:\\n(.*\\n)*.*Socket server failed to bind to 127\\.0\\.0\\.1:${port}: Address already in use`),
+      );
+    } finally {
+      taken.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -94,6 +94,13 @@ export async function consumeAll(broker: KafkaBroker, topic: string, options: Co
         resolveDone();
       }
       consumer.on(consumer.events.GROUP_JOIN, restartIdleTimer);
+      // kafkajs restarts a consumer after a retriable error by itself; any other ends the read with its cause.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) {
+          reject(payload.error);
+          done(); // clears the timers; the promise stays rejected
+        }
+      });
       consumer
         .subscribe({ topic, fromBeginning: true })
         .then(() =>

@@ -94,7 +94,11 @@ export function parseKafkaSinkOptions(options: Readonly<Record<string, unknown>>
   return { topic, partitioner, servers: serversOf(options, context.kafkaServers, what) };
 }
 
-/** A kafkajs client; kafkajs logs only errors (pipec reports what matters itself). */
+/**
+ * A kafkajs client that logs nothing: kafkajs logs every retried request as an error; what fails for good reaches
+ * pipec as an exception (a crashed consumer as the next poll's), and the run reports it. Retries start after 50 ms,
+ * not kafkajs's 300: the first send after a transaction's commit is refused while the broker writes its markers.
+ */
 export function kafkaClient(servers: readonly string[], clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: [...servers], logLevel: logLevel.ERROR, retry: { retries: 8 } });
+  return new Kafka({ clientId, brokers: [...servers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 50 } });
 }

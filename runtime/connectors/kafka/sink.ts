@@ -55,6 +55,8 @@ class KafkaSink implements SinkConnector {
   written = 0;
   private readonly options: KafkaSinkOptions;
   private readonly kafka: Kafka;
+  /** `pipec-<app>-<sink>`: stable per pipeline and sink, so a restarted run fences the producers of the one before. */
+  private readonly transactionalIdBase: string;
   private readonly key: SinkDefinition['key'];
   private readonly headers: SinkDefinition['headers'];
   private pending: Message[] = [];
@@ -72,11 +74,9 @@ class KafkaSink implements SinkConnector {
     this.options = options;
     this.key = definition.key;
     this.headers = definition.headers;
-    this.kafka = kafkaClient(options.servers, `pipec-${context.appName ?? 'pipec'}-${definition.id}`);
     this.transactionalIdBase = `pipec-${context.appName ?? 'pipec'}-${definition.id}`;
+    this.kafka = kafkaClient(options.servers, this.transactionalIdBase);
   }
-
-  private readonly transactionalIdBase: string;
 
   async open(): Promise<void> {
     try {

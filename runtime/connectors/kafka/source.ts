@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Admin, type Kafka, type Batch, type Consumer, type KafkaMessage, type PartitionAssigner, type Producer } from 'kafkajs';
 import type { SourceBatch, SourceContext, SourceReader } from '../../api.ts';
+import { commitGroupOffsets, createCluster, type Cluster } from './cluster.ts';
 import { addMetadata, decodeValue, type DecodedValue } from './formats.ts';
 import { kafkaClient, parseKafkaSourceOptions, type KafkaSourceOptions } from './options.ts';
 
@@ -56,6 +57,10 @@ class KafkaReader implements SourceReader {
   private readonly partitions = new Map<number, PartitionState>();
   private readonly metadataFields: readonly (readonly [string, string])[];
   private admin: Admin | undefined;
+  /** For committing checkpoint offsets to the group. */
+  private cluster: Cluster | undefined;
+  /** Why the consumer stopped, if it crashed: the next poll throws it. */
+  private crashed: Error | undefined;
   private consumer: Consumer | undefined;
   private deadLetters: Producer | undefined;
   private readonly queue: Fetched[] = [];
@@ -85,6 +90,8 @@ class KafkaReader implements SourceReader {
       await this.findPartitions(this.admin);
       if (this.splits.length === 0) return;
       await this.findPositions(this.admin);
+      this.cluster = createCluster(kafka);
+      await this.cluster.connect();
       if (options.deadLetterTopic !== undefined) {
         this.deadLetters = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
         await this.deadLetters.connect();
@@ -98,6 +105,7 @@ class KafkaReader implements SourceReader {
   }
 
   async poll(maxRecords: number): Promise<SourceBatch | null> {
+    if (this.crashed !== undefined) throw new Error(`kafka source '${this.options.topics.join(',')}': the consumer stopped: ${this.crashed.message}`);
     await this.flush();
     if (this.queue.length === 0) {
       if (this.allEnded()) return null;
@@ -157,7 +165,7 @@ class KafkaReader implements SourceReader {
   }
 
   async checkpointComplete(positions: ReadonlyMap<number, unknown>): Promise<void> {
-    if (this.admin === undefined) return;
+    if (this.cluster === undefined) return;
     const byTopic = new Map<string, { partition: number; offset: string }[]>();
     for (const [split, position] of positions) {
       const state = this.partitions.get(split);
@@ -167,7 +175,7 @@ class KafkaReader implements SourceReader {
       list.push({ partition: state.partition, offset: String(position) });
     }
     try {
-      for (const [topic, partitions] of byTopic) await this.admin.setOffsets({ groupId: this.options.group, topic, partitions });
+      await commitGroupOffsets(this.cluster, this.options.group, [...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
     } catch (error) {
       // The checkpoint holds the positions; the group's offsets are for lag tools and `start_offset: committed`.
       if (!this.commitWarned) console.error(`kafka source: cannot commit offsets to group '${this.options.group}': ${(error as Error).message}`);
@@ -176,11 +184,12 @@ class KafkaReader implements SourceReader {
   }
 
   async close(): Promise<void> {
-    const { consumer, admin, deadLetters } = this;
-    this.consumer = this.admin = this.deadLetters = undefined;
+    const { consumer, admin, deadLetters, cluster } = this;
+    this.consumer = this.admin = this.deadLetters = this.cluster = undefined;
     this.wake?.();
     await consumer?.disconnect();
     await deadLetters?.disconnect();
+    await cluster?.disconnect();
     await admin?.disconnect();
   }
 
@@ -241,6 +250,13 @@ class KafkaReader implements SourceReader {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...new Set(Object.keys(assignment))], fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, () => this.onJoin(consumer));
+    // kafkajs restarts its consumer after a retriable failure; one it gives up on ends the run with its cause.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      this.crashed = payload.error;
+      this.wake?.();
+    });
     // A fetch of only transaction markers or aborted messages reaches no eachBatch; its end still moves the position.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize === 0) this.enqueue(this.splitOf(payload.topic, payload.partition), [], Number(payload.lastOffset) + 1);
@@ -250,10 +266,20 @@ class KafkaReader implements SourceReader {
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => this.enqueue(this.splitOf(batch.topic, batch.partition), batch.messages, endOffset(batch)),
     });
+  }
+
+  /**
+   * The consumer joined its group: at the start, and again after kafkajs restarted it (a retriable failure, such as a
+   * coordinator not yet available on a fresh broker). Each time it starts fetching from what the group committed
+   * (nothing: it starts from the beginning), so every partition is sought to the offset after what was fetched, and
+   * what should not be fetched is paused again. Called before the first fetch after the join.
+   */
+  private onJoin(consumer: Consumer): void {
     for (const state of this.partitions.values()) {
       if (state.ended) consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
-      else consumer.seek({ topic: state.topic, partition: state.partition, offset: String(state.position) });
+      else consumer.seek({ topic: state.topic, partition: state.partition, offset: String(state.fetched) });
     }
+    if (this.paused) consumer.pause(this.topicPartitions());
   }
 
   private splitOf(topic: string, partition: number): number {
@@ -271,7 +297,7 @@ class KafkaReader implements SourceReader {
     this.buffered += messages.length;
     if (!this.paused && this.buffered >= MAX_BUFFERED) {
       this.paused = true;
-      this.consumer?.pause(this.topicPartitions());
+      this.setPaused(this.topicPartitions(), true);
     }
     this.wake?.();
   }
@@ -318,14 +344,26 @@ class KafkaReader implements SourceReader {
     }
     if (state.end !== undefined && state.position >= state.end && !state.ended) {
       state.ended = true;
-      this.consumer?.pause([{ topic: state.topic, partitions: [state.partition] }]);
+      this.setPaused([{ topic: state.topic, partitions: [state.partition] }], true);
     }
     if (this.paused && this.buffered < MAX_BUFFERED / 2) {
       this.paused = false;
-      this.consumer?.resume(this.topicPartitions());
+      this.setPaused(this.topicPartitions(), false);
     }
     if (errors !== undefined) errors.length = values.length;
     return { split: head.split, encoding: 'values', values, positions, lenient: false, errors, times };
+  }
+
+  /** Pauses or resumes fetching; while kafkajs restarts the consumer there is nothing to pause, and onJoin applies the state. */
+  private setPaused(partitions: { topic: string; partitions: number[] }[], paused: boolean): void {
+    const consumer = this.consumer;
+    if (consumer === undefined) return;
+    try {
+      if (paused) consumer.pause(partitions);
+      else consumer.resume(partitions);
+    } catch {
+      // "Consumer group was not initialized": the consumer is between a crash and its restart.
+    }
   }
 
   private allEnded(): boolean {

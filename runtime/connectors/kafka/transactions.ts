@@ -5,6 +5,7 @@ import type { Kafka, Message } from 'kafkajs';
 import createEosManager, { type EosManager } from 'kafkajs/src/producer/eosManager/index.js';
 import createMessageProducer from 'kafkajs/src/producer/messageProducer.js';
 import createRetry from 'kafkajs/src/retry/index.js';
+import { createCluster, type Cluster } from './cluster.ts';
 
 /** What committing a prepared transaction needs, also in another process: the checkpoint keeps it. */
 export interface PreparedTransaction {
@@ -17,25 +18,6 @@ export interface PreparedTransaction {
 export const TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 /** kafkajs's coordinator type of transaction coordinators (its protocol/coordinatorTypes). */
 const TRANSACTION_COORDINATOR = 1;
-
-interface Cluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  findGroupCoordinator(options: { groupId: string; coordinatorType: number }): Promise<{
-    endTxn(request: { transactionalId: string; producerId: number; producerEpoch: number; transactionResult: boolean }): Promise<unknown>;
-  }>;
-}
-
-/**
- * kafkajs keeps its cluster factory behind a private symbol of the client; the producer and the resumed commit
- * need their own cluster (connections, metadata) from the client's configuration.
- */
-function createCluster(kafka: Kafka): Cluster {
-  const symbol = Object.getOwnPropertySymbols(kafka).find((candidate) => candidate.description === 'private:Kafka:createCluster');
-  if (symbol === undefined) throw new Error('this kafkajs version has no cluster factory where pipec expects it (kafkajs 2.2 does)');
-  const factory = (kafka as unknown as Record<symbol, (options: object) => Cluster>)[symbol];
-  return factory({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
-}
 
 export type PartitionerFunction = (args: { topic: string; partitionMetadata: unknown[]; message: Message }) => number;
 
@@ -60,7 +42,7 @@ export class TransactionalProducer {
       partitioner,
       eosManager: this.eos,
       idempotent: true,
-      retrier: createRetry({ retries: 8 }),
+      retrier: createRetry({ retries: 10, initialRetryTime: 50 }),
       getConnectionStatus: () => 'connected',
     });
   }

@@ -3,11 +3,12 @@
 // the transaction its checkpoint prepared (the crash between a checkpoint and its commit).
 
 import { describe, expect, it } from 'vitest';
-import type { SinkConnector, SinkContext, SourceBatch, SourceReader } from '../../../runtime/api.ts';
+import type { JobDefinition, RawRecord, SinkConnector, SinkContext, SourceBatch, SourceReader } from '../../../runtime/api.ts';
+import { runJob } from '../../../runtime/executor.ts';
 import { createKafkaSink, type KafkaSinkPrepared } from '../../../runtime/connectors/kafka/sink.ts';
 import { createKafkaReader } from '../../../runtime/connectors/kafka/source.ts';
 import { useKafkaBroker } from '../../support/kafka-suite.ts';
-import { consumeAll, createTopic, produce } from '../../support/kafka.ts';
+import { consumeAll, createTopic, kafkaClient, produce } from '../../support/kafka.ts';
 
 const kafka = useKafkaBroker();
 
@@ -96,6 +97,39 @@ describe('kafka source', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe('kafka source in a run', () => {
+  it('takes event time from the record timestamp when the source has no event-time field', async () => {
+    await createTopic(kafka(), 'stamped', 2);
+    const producer = kafkaClient(kafka()).producer();
+    await producer.connect();
+    const base = Date.UTC(2024, 0, 1);
+    await producer.send({ topic: 'stamped', messages: Array.from({ length: 6 }, (_, n) => ({ value: JSON.stringify({ n }), partition: n % 2, timestamp: String(base + n * 1000) })) });
+    await producer.disconnect();
+    const seen: [number, number][] = [];
+    const job: JobDefinition = {
+      name: 'stamped',
+      spec: 'stamped.yaml',
+      pipecVersion: 'test',
+      sources: [{
+        id: 'events',
+        connector: 'kafka',
+        options: { topics: ['stamped'], start_offset: 'earliest', bounded: true },
+        decode: (raw: RawRecord) => raw,
+        eventTime: { maxOutOfOrdernessMs: 0, idleTimeoutMs: 0 },
+      }],
+      sinks: [],
+      state: { backend: 'memory' },
+      stateSchema: {},
+      build: () => ({ events: { record: (record: { n: number }, time: number) => seen.push([record.n, time]) } }),
+    };
+    const summary = await runJob(job, {
+      parallelism: 2, maxParallelism: 128, maxRecords: 0, durationMs: 0, cwd: '.', outputPath: '.', log: () => {}, kafkaServers: [kafka().bootstrapServers],
+    });
+    expect(summary.stoppedBy).toBe('end of input');
+    expect(seen.sort((a, b) => a[0] - b[0])).toEqual(Array.from({ length: 6 }, (_, n) => [n, base + n * 1000]));
   });
 });
 
