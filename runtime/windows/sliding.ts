@@ -116,6 +116,11 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     return this.panes.size;
   }
 
+  /** Keys with records in windows still to fire (for tests and state-size metrics). */
+  get runningWindows(): number {
+    return this.running.size;
+  }
+
   /** Keys carrying an accumulator into their next window (for tests and state-size metrics); always 0 without `unmerge`. */
   get runningAccumulators(): number {
     let carried = 0;

@@ -234,6 +234,7 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
       else expect(counts.unmerges).toBe(0);
       expect(runningRun.operator.openPanes).toBe(0);
       expect(runningRun.operator.runningAccumulators).toBe(0);
+      expect(runningRun.operator.runningWindows).toBe(0);
     });
   }
 
@@ -302,6 +303,7 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
     ]);
     // j carries its record at 22 into [10, 40); k has nothing in [10, 40) and is kept for its record at 45.
     expect(operator.runningAccumulators).toBe(1);
+    expect(operator.runningWindows).toBe(2);
     emitted.length = 0;
     run(operator, [
       { kind: 'watermark', watermark: 39 },
@@ -317,7 +319,7 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
       'k [30,60) 2 count 1 total 20 distinct 1',
       'k [40,70) 2 count 1 total 20 distinct 1',
     ]);
-    expect(operator.runningAccumulators).toBe(0);
+    expect(operator.runningWindows).toBe(0);
     expect(operator.openPanes).toBe(0);
   });
 
