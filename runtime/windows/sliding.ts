@@ -198,10 +198,9 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
         throw new Error(`state '${this.uid}': sliding windows keep their rows in memory, and restore none evicted`);
       },
     );
-    // Running windows are not state: rebuilt from the panes, in their order, with nothing carried.
-    const starts = [...this.panes.keys()].filter((start) => start >= this.nextStart).sort((a, b) => a - b);
-    for (const start of starts) {
-      const pane = this.panes.get(start)!;
+    // Running windows are not state: rebuilt from the panes (each lists its keys in its own order), nothing carried.
+    for (const pane of this.panes.values()) {
+      if (pane.start < this.nextStart) continue;
       for (const [key, acc] of pane.accumulators) this.addKeyToPane(pane, key, acc);
     }
   }
