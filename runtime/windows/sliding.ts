@@ -16,26 +16,36 @@ export interface SlidingWindowOptions<K extends Key, In, Acc, Out> extends Windo
 interface Pane<K extends Key, Acc> extends Slice<K, Acc> {
   /** Max timestamp of the first window to fire that contains this pane: once the watermark reaches it, a record of this pane updates windows that already fired. */
   readonly earliestFiring: number;
+  /**
+   * The pane's keys in the order of `accumulators`, as their running windows, and beside them their accumulators in
+   * this pane: a firing walks these arrays instead of looking every key of every pane up in two maps. Filled while a
+   * window containing the pane is still to fire; a key that first comes to the pane later is left out.
+   */
+  readonly keys: RunningWindow<K, Acc>[];
+  readonly keyAccumulators: Acc[];
 }
 
 /**
- * A key's accumulator carried from one window to the next (only when the aggregation can unmerge). Between firings
- * it holds the key's records in [start, start + size - slide): the part of window `start` that the window before it
- * also covered; firing window `start` merges the newest panes into it, and after the row is out unmerges the panes
- * that the next window leaves behind. It is kept only while that part holds records of the key, so window `start`
- * has a pane and is the next window to fire: a key's running accumulator is always for the next window.
+ * A key in the windows still to fire, from the first pane that holds records of it until its last pane is behind the
+ * next window to fire. When the aggregation can unmerge, it carries the key's accumulator from one window to the
+ * next: between firings `acc` holds the key's records in [next window start, mergedUntil), the part of the next
+ * window that the window before it also covered; firing a window merges the newest panes into it, and after the row
+ * is out unmerges the panes that the next window leaves behind. It is carried only while that part holds records of
+ * the key; otherwise (and always without unmerge) mergedUntil is -Infinity, and the key's next window creates a new
+ * accumulator and merges every pane of it.
  */
 interface RunningWindow<K extends Key, Acc> {
   readonly key: K;
-  acc: Acc;
-  /** The window this accumulator becomes when it fires next. */
-  start: number;
+  /** Undefined until the key's first window; stale while mergedUntil is -Infinity. */
+  acc: Acc | undefined;
+  /** The end of the last window merged into `acc`, -Infinity when it holds nothing to carry. */
+  mergedUntil: number;
   /** The window whose firing visited the key last: a firing handles a key on its first visit only. */
   visited: number;
-  /** During a firing, the first pane to merge: the window's start when new, its newest panes when carried on. */
-  mergeFrom: number;
   /** During a firing, the last pane of the window that holds records of the key. */
   lastPane: number;
+  /** The latest pane holding records of the key (in `keys` of that pane). */
+  latestPane: number;
 }
 
 /**
@@ -47,7 +57,8 @@ interface RunningWindow<K extends Key, Acc> {
  * out, unmerges the panes the next window no longer covers: a merge and an unmerge per key and window, however
  * many panes it spans. A key's first window, or its first after a window without its records, is merged from every
  * pane as before; a late record that lands in what the running accumulator holds is added to it as well as to its
- * pane. Either way the rows are the same (floating-point sums up to their last bits).
+ * pane. Either way the rows are the same, to the bit. A key's first record in a pane puts it in the pane's list of
+ * keys with its running window, so a firing walks arrays instead of looking each key up per pane.
  *
  * Firing, lateness and freeing are the tumbling window's, per window: a window fires when the watermark reaches
  * end - 1; a record is late when every window containing it is past end - 1 + allowed lateness; a record that
@@ -57,8 +68,8 @@ interface RunningWindow<K extends Key, Acc> {
  * With slide > size the windows leave gaps, and a record in a gap belongs to no window (Flink drops it too).
  *
  * In checkpoints (the operator is its own OperatorState) a row per key and pane start holds the key's accumulator
- * of the pane and its place among the pane's keys. Running accumulators are not kept: they are a cache of the
- * panes, and a key without one is merged from its panes at its next window.
+ * of the pane and its place among the pane's keys. Running windows are not kept: they are a cache of the panes,
+ * rebuilt at restore with no accumulator carried, so each key is merged from its panes at its next window.
  */
 export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
   readonly id: string;
@@ -74,9 +85,11 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
   private readonly timers = new TimerService();
   private recent: Pane<K, Acc> | undefined;
   private watermark = -Infinity;
+  /** The start of the first window the watermark has not reached: a pane before it is in no window still to fire. */
+  private nextStart = -Infinity;
   /** Whether windows are kept as running accumulators: the aggregation can unmerge, and windows overlap. */
   private readonly carriesWindows: boolean;
-  /** Per key, its running accumulator while its next window holds records of it. */
+  /** Per key with records in windows still to fire, its running window. */
   private readonly running = new Map<K, RunningWindow<K, Acc>>();
   /** The keys of the window firing now, in the order of their first pane; reused from one firing to the next. */
   private readonly firing: RunningWindow<K, Acc>[] = [];
@@ -103,9 +116,16 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     return this.panes.size;
   }
 
-  /** Keys holding a running accumulator (for tests and state-size metrics); always 0 without `unmerge`. */
-  get runningAccumulators(): number {
+  /** Keys with records in windows still to fire (for tests and state-size metrics). */
+  get runningWindows(): number {
     return this.running.size;
+  }
+
+  /** Keys carrying an accumulator into their next window (for tests and state-size metrics); always 0 without `unmerge`. */
+  get runningAccumulators(): number {
+    let carried = 0;
+    for (const running of this.running.values()) if (running.mergedUntil !== -Infinity) carried++;
+    return carried;
   }
 
   /** Rows held: keys summed over panes. */
@@ -137,6 +157,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
     if (acc === undefined) {
       acc = aggregation.create(key);
       pane.accumulators.set(key, acc);
+      if (paneStart >= this.nextStart) this.addKeyToPane(pane, key, acc);
     }
     aggregation.add(acc, record, time);
     if (this.rows.tracking) pane.changed.add(key);
@@ -157,6 +178,7 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       if (cleanupTime <= watermark) this.freeLastPanesOf(start);
       else if (timer.timestamp !== cleanupTime) this.timers.register(cleanupTime, '', start);
     }
+    this.nextStart = this.firstWindowToFire(watermark);
   }
 
   snapshot(out: StateRowWriter, full: boolean): void {
@@ -169,17 +191,42 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
 
   restored(watermark: number): void {
     this.watermark = watermark;
+    this.nextStart = this.firstWindowToFire(watermark);
     this.rows.restore(
       (paneStart) => this.openPane(paneStart, this.lastWindowStart(paneStart)),
       () => {
         throw new Error(`state '${this.uid}': sliding windows keep their rows in memory, and restore none evicted`);
       },
     );
+    // Running windows are not state: rebuilt from the panes (each lists its keys in its own order), nothing carried.
+    for (const pane of this.panes.values()) {
+      if (pane.start < this.nextStart) continue;
+      for (const [key, acc] of pane.accumulators) this.addKeyToPane(pane, key, acc);
+    }
   }
 
   /** The start of the last window containing a pane: no later window contains it. */
   private lastWindowStart(paneStart: number): number {
     return windowStart(paneStart, this.offsetMs, this.slideMs);
+  }
+
+  /** The start of the first window whose end - 1 is past `watermark`: every window before it has fired. */
+  private firstWindowToFire(watermark: number): number {
+    if (!Number.isFinite(watermark)) return watermark;
+    return windowStart(watermark - this.sizeMs + 1, this.offsetMs, this.slideMs) + this.slideMs;
+  }
+
+  /** A key's first record in a pane that windows still to fire contain: the firings of those windows visit it. */
+  private addKeyToPane(pane: Pane<K, Acc>, key: K, acc: Acc): void {
+    let running = this.running.get(key);
+    if (running === undefined) {
+      running = { key, acc: undefined, mergedUntil: -Infinity, visited: -Infinity, lastPane: -Infinity, latestPane: pane.start };
+      this.running.set(key, running);
+    } else if (pane.start > running.latestPane) {
+      running.latestPane = pane.start;
+    }
+    pane.keys.push(running);
+    pane.keyAccumulators.push(acc);
   }
 
   /**
@@ -197,87 +244,60 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
       if (maxTimestamp > this.watermark) this.timers.register(maxTimestamp, '', start);
       else this.timers.register(maxTimestamp + this.allowedLatenessMs, '', start);
     }
-    const pane: Pane<K, Acc> = { ...emptySlice<K, Acc>(paneStart), earliestFiring };
+    const pane: Pane<K, Acc> = { ...emptySlice<K, Acc>(paneStart), earliestFiring, keys: [], keyAccumulators: [] };
     this.panes.set(paneStart, pane);
     return pane;
   }
 
-  private fire(start: number): void {
-    if (this.carriesWindows) this.fireRunning(start);
-    else this.fireMerging(start);
-  }
-
-  /** Emits every key's row of the window starting at `start`, each merged from all of the key's panes. */
-  private fireMerging(start: number): void {
-    const { aggregation, emit } = this.options;
-    const end = start + this.sizeMs;
-    const windowAccumulators = new Map<K, Acc>();
-    for (let paneStart = start; paneStart < end; paneStart += this.paneMs) {
-      const pane = this.panes.get(paneStart);
-      if (pane === undefined) continue;
-      for (const [key, paneAcc] of pane.accumulators) {
-        let acc = windowAccumulators.get(key);
-        if (acc === undefined) {
-          acc = aggregation.create(key);
-          windowAccumulators.set(key, acc);
-        }
-        aggregation.merge(acc, paneAcc);
-      }
-    }
-    for (const [key, acc] of windowAccumulators) emit(key, aggregation.result(acc, start, end), end - 1);
-  }
-
   /**
-   * Emits every key's row of the window starting at `start` from running accumulators. Every pane of the window is
-   * visited, for the order of keys (that of their first pane, as when merging) and to see which keys still have
-   * records in the next window; only the newest panes are merged into a carried accumulator.
+   * Emits every key's row of the window starting at `start`. Every pane of the window is visited, for the order of
+   * keys (that of their first pane) and to see which keys still have records in the next window; a key merges every
+   * pane unless it carries its accumulator from the window before, which then takes only the newest panes whole and
+   * the other panes' aggregates that cannot be unmerged (merged again, in order, so rows equal merging every pane).
    */
-  private fireRunning(start: number): void {
+  private fire(start: number): void {
     const { aggregation, emit } = this.options;
     const end = start + this.sizeMs;
     const nextStart = start + this.slideMs;
-    // The panes this window covers and the previous one did not.
-    const newest = end - this.slideMs;
     const firing = this.firing;
     for (let paneStart = start; paneStart < end; paneStart += this.paneMs) {
       const pane = this.panes.get(paneStart);
       if (pane === undefined) continue;
-      // forEach (a closure per pane and firing, not per record): half the time of for…of over entries, profiled.
-      pane.accumulators.forEach((paneAcc, key) => {
-        let running = this.running.get(key);
-        if (running === undefined) {
-          // The previous window held no records of the key (or it is the key's first): merge every pane.
-          running = { key, acc: aggregation.create(key), start, visited: start, mergeFrom: start, lastPane: paneStart };
-          this.running.set(key, running);
-          firing.push(running);
-        } else if (running.visited !== start) {
-          // Carried from the previous window, which fired just before this one (running.start === start). The
-          // aggregates that cannot be unmerged start again and are merged from every pane of the window, in order.
+      const { keys, keyAccumulators } = pane;
+      for (let index = 0; index < keys.length; index++) {
+        const running = keys[index];
+        if (running.visited !== start) {
           running.visited = start;
-          running.mergeFrom = newest;
-          aggregation.clearUnmergeable?.(running.acc);
+          if (running.mergedUntil === -Infinity) running.acc = aggregation.create(running.key);
+          else aggregation.clearUnmergeable?.(running.acc!);
           firing.push(running);
         }
-        if (paneStart >= running.mergeFrom) aggregation.merge(running.acc, paneAcc);
-        else aggregation.mergeUnmergeable?.(running.acc, paneAcc);
+        if (paneStart >= running.mergedUntil) aggregation.merge(running.acc!, keyAccumulators[index]);
+        else aggregation.mergeUnmergeable?.(running.acc!, keyAccumulators[index]);
         running.lastPane = paneStart;
-      });
+      }
     }
     for (const running of firing) {
-      emit(running.key, aggregation.result(running.acc, start, end), end - 1);
-      if (running.lastPane < nextStart) this.running.delete(running.key);
-      else running.start = nextStart;
+      emit(running.key, aggregation.result(running.acc!, start, end), end - 1);
+      if (this.carriesWindows && running.lastPane >= nextStart) {
+        running.mergedUntil = end;
+      } else {
+        // Without unmerge, or with records of the key only in later windows, its next window starts anew.
+        running.mergedUntil = -Infinity;
+        if (running.latestPane < nextStart) this.running.delete(running.key);
+      }
     }
     firing.length = 0;
+    if (!this.carriesWindows) return;
     // Take out the panes the next window leaves behind, while they still exist: with lateness below the slide they
     // are freed right after this firing.
     for (let paneStart = start; paneStart < nextStart; paneStart += this.paneMs) {
       const pane = this.panes.get(paneStart);
       if (pane === undefined) continue;
-      pane.accumulators.forEach((paneAcc, key) => {
-        const running = this.running.get(key);
-        if (running !== undefined) aggregation.unmerge!(running.acc, paneAcc);
-      });
+      const { keys, keyAccumulators } = pane;
+      for (let index = 0; index < keys.length; index++) {
+        if (paneStart < keys[index].mergedUntil) aggregation.unmerge!(keys[index].acc!, keyAccumulators[index]);
+      }
     }
   }
 
@@ -287,8 +307,8 @@ export class SlidingWindowOperator<K extends Key, In, Acc, Out> implements Opera
    */
   private addToRunning(key: K, record: In, time: number, paneStart: number): void {
     const running = this.running.get(key);
-    if (running === undefined || paneStart < running.start || paneStart >= running.start + this.sizeMs - this.slideMs) return;
-    this.options.aggregation.add(running.acc, record, time);
+    if (running === undefined || paneStart < this.nextStart || paneStart >= running.mergedUntil) return;
+    this.options.aggregation.add(running.acc!, record, time);
   }
 
   /** A record of `key` landed in a pane of windows the watermark already passed: emit each live one's updated row. */

@@ -176,6 +176,16 @@ function withDistinctAmounts(row: Row, byId: ReadonlyMap<number, Event>): Runnin
   return { ...row, distinctAmounts: new Set(row.ids.map((id) => byId.get(id)!.amount)).size };
 }
 
+/** A record of `key` at `time` whose amount is ten times its id. */
+function recordAt(id: number, key: string, time: number): Action {
+  return { kind: 'record', event: { id, key, time, amount: id * 10 } };
+}
+
+/** One line per emitted row: key, window, ids and aggregates. */
+function describeRows(emitted: readonly EmittedRow[]): string[] {
+  return emitted.map(({ row }) => `${row.key} [${row.start},${row.end}) ${row.ids.join(',')} count ${row.count} total ${row.total} distinct ${row.distinctAmounts}`);
+}
+
 describe('SlidingWindowOperator with running accumulators (aggregation with unmerge)', () => {
   const shapes: Shape[] = [
     { sizeMs: 1000, slideMs: 250, offsetMs: 0, allowedLatenessMs: 0 }, // a leaving pane is freed right after its last window fires
@@ -224,6 +234,7 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
       else expect(counts.unmerges).toBe(0);
       expect(runningRun.operator.openPanes).toBe(0);
       expect(runningRun.operator.runningAccumulators).toBe(0);
+      expect(runningRun.operator.runningWindows).toBe(0);
     });
   }
 
@@ -231,13 +242,13 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
     // size 30, slide 10, lateness 15: a record at 25 is in [0, 30), [10, 40), [20, 50).
     const shape = { sizeMs: 30, slideMs: 10, offsetMs: 0, allowedLatenessMs: 15 };
     const { operator, clock, emitted, late } = sliding(shape, unmergingAggregation);
-    const record = (id: number, time: number): Action => ({ kind: 'record', event: { id, key: 'k', time, amount: id * 10 } });
-    const rows = () => emitted.map(({ row }) => `[${row.start},${row.end}) ${row.ids.join(',')} count ${row.count} total ${row.total} distinct ${row.distinctAmounts}`);
+    const record = (id: number, time: number): Action => recordAt(id, 'k', time);
+    const rows = () => describeRows(emitted);
     run(operator, [record(1, 5), record(2, 25), record(3, 12), { kind: 'watermark', watermark: 29 }], clock);
     expect(rows()).toEqual([
-      '[-20,10) 1 count 1 total 10 distinct 1',
-      '[-10,20) 1,3 count 2 total 40 distinct 2',
-      '[0,30) 1,2,3 count 3 total 60 distinct 3',
+      'k [-20,10) 1 count 1 total 10 distinct 1',
+      'k [-10,20) 1,3 count 2 total 40 distinct 2',
+      'k [0,30) 1,2,3 count 3 total 60 distinct 3',
     ]);
     // After [0, 30) fired, the key carries its records of [10, 30) into [10, 40).
     expect(operator.runningAccumulators).toBe(1);
@@ -248,10 +259,10 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
       { kind: 'watermark', watermark: 49 }, // [20, 50): only record 2 is left; the key has nothing in [30, 60)
     ], clock);
     expect(rows()).toEqual([
-      '[-10,20) 1,3,4 count 3 total 80 distinct 3',
-      '[0,30) 1,2,3,4 count 4 total 100 distinct 4',
-      '[10,40) 2,3,4 count 3 total 90 distinct 3',
-      '[20,50) 2 count 1 total 20 distinct 1',
+      'k [-10,20) 1,3,4 count 3 total 80 distinct 3',
+      'k [0,30) 1,2,3,4 count 4 total 100 distinct 4',
+      'k [10,40) 2,3,4 count 3 total 90 distinct 3',
+      'k [20,50) 2 count 1 total 20 distinct 1',
     ]);
     expect(operator.runningAccumulators).toBe(0);
     emitted.length = 0;
@@ -261,12 +272,54 @@ describe('SlidingWindowOperator with running accumulators (aggregation with unme
       { kind: 'watermark', watermark: Infinity },
     ], clock);
     expect(rows()).toEqual([
-      '[70,100) 5 count 1 total 50 distinct 1',
-      '[80,110) 5 count 1 total 50 distinct 1',
-      '[90,120) 5 count 1 total 50 distinct 1',
+      'k [70,100) 5 count 1 total 50 distinct 1',
+      'k [80,110) 5 count 1 total 50 distinct 1',
+      'k [90,120) 5 count 1 total 50 distinct 1',
     ]);
     expect(late.map((event) => event.id)).toEqual([6]);
     expect(operator.runningAccumulators).toBe(0);
+    expect(operator.openPanes).toBe(0);
+  });
+
+  it('keeps a key whose records are all in later windows, and leaves out of firings a pane whose windows all fired', () => {
+    // size 30, slide 10, lateness 15.
+    const shape = { sizeMs: 30, slideMs: 10, offsetMs: 0, allowedLatenessMs: 15 };
+    const { operator, clock, emitted } = sliding(shape, unmergingAggregation);
+    const rows = () => describeRows(emitted);
+    run(operator, [
+      recordAt(1, 'k', 5),
+      recordAt(2, 'k', 45), // ahead of the watermark: only in windows from [20, 50) on
+      recordAt(3, 'j', 22),
+      recordAt(4, 'j', 8), // j's first pane is [0, 10), after k's record there: j comes after k in [0, 30)
+      { kind: 'watermark', watermark: 29 },
+    ], clock);
+    expect(rows()).toEqual([
+      'k [-20,10) 1 count 1 total 10 distinct 1',
+      'j [-20,10) 4 count 1 total 40 distinct 1',
+      'k [-10,20) 1 count 1 total 10 distinct 1',
+      'j [-10,20) 4 count 1 total 40 distinct 1',
+      'k [0,30) 1 count 1 total 10 distinct 1',
+      'j [0,30) 3,4 count 2 total 70 distinct 2',
+    ]);
+    // j carries its record at 22 into [10, 40); k has nothing in [10, 40) and is kept for its record at 45.
+    expect(operator.runningAccumulators).toBe(1);
+    expect(operator.runningWindows).toBe(2);
+    emitted.length = 0;
+    run(operator, [
+      { kind: 'watermark', watermark: 39 },
+      recordAt(5, 'm', 12), // m's first record in the pane [10, 20), whose windows all fired: late updates only
+      { kind: 'watermark', watermark: Infinity },
+    ], clock);
+    expect(rows()).toEqual([
+      'j [10,40) 3 count 1 total 30 distinct 1',
+      'm [0,30) 5 count 1 total 50 distinct 1',
+      'm [10,40) 5 count 1 total 50 distinct 1',
+      'j [20,50) 3 count 1 total 30 distinct 1',
+      'k [20,50) 2 count 1 total 20 distinct 1',
+      'k [30,60) 2 count 1 total 20 distinct 1',
+      'k [40,70) 2 count 1 total 20 distinct 1',
+    ]);
+    expect(operator.runningWindows).toBe(0);
     expect(operator.openPanes).toBe(0);
   });
 
