@@ -61,6 +61,13 @@ export interface BenchReport {
   readonly elapsedMs: number;
 }
 
+/** The result of the case of this name; a case that did not run is an error. */
+export function caseNamed(report: BenchReport, name: string): CaseResult {
+  const found = report.results.find((result) => result.name === name);
+  if (found === undefined) throw new Error(`no case ${name}`);
+  return found;
+}
+
 export function recordsPerSecond(result: CaseResult): number {
   return result.measurement.records / (result.measurement.elapsedMs / 1000);
 }
