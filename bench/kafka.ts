@@ -57,14 +57,16 @@ export async function produceFile(servers: string, path: string): Promise<Produc
   const started = performance.now();
   let records = 0;
   try {
-    const inFlight = new Set<Promise<unknown>>();
+    // Oldest first: awaiting the oldest send before another starts keeps SENDS_IN_FLIGHT, and a failed send throws
+    // when it is awaited (handled at once, so that one failing while an older one is awaited is not unhandled).
+    const inFlight: Promise<unknown>[] = [];
     let messages: Message[] = [];
     const send = async () => {
       const sending = producer.send({ topic: INPUT_TOPIC, acks: -1, messages });
+      sending.catch(() => {});
+      inFlight.push(sending);
       messages = [];
-      inFlight.add(sending);
-      void sending.finally(() => inFlight.delete(sending)).catch(() => {});
-      if (inFlight.size >= SENDS_IN_FLIGHT) await Promise.race(inFlight);
+      if (inFlight.length >= SENDS_IN_FLIGHT) await inFlight.shift();
     };
     for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
       if (line === '') continue;
