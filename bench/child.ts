@@ -29,6 +29,8 @@ interface PipelineRun {
   readonly cwd: string;
   /** Relative sink paths resolve against it. */
   readonly outputPath: string;
+  /** The bootstrap servers of every Kafka source and sink (as `--kafka-servers`). */
+  readonly kafkaServers?: readonly string[];
 }
 
 /** What a child prints, as one line of JSON. */
@@ -111,6 +113,7 @@ function runOptions(job: JobDefinition, run: PipelineRun, workerModule: string |
     durationMs: 0,
     cwd: run.cwd,
     outputPath: run.outputPath,
+    kafkaServers: run.kafkaServers,
     log: (line) => process.stderr.write(`${line}\n`),
     checkpoints: run.checkpoints && (run.checkpoints.intervalMs !== undefined || job.checkpoints !== undefined) ? {
       directory: run.checkpoints.directory,

@@ -4,14 +4,18 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateFile, type GenerateOptions } from './generate.ts';
 
-export type DatasetName = 'revenue' | 'windows';
+export type DatasetName = 'revenue' | 'windows' | 'kafka';
+
+// As pipelines/revenue.yaml's generator: 10 ms apart in event time, 5% out of order by up to 4 s.
+const revenueOrders: Omit<GenerateOptions, 'count'> = { dataset: 'orders', seed: 42, outOfOrder: 0.05, maxLateness: 4000 };
 
 /** How each dataset is generated, apart from its size. Same options, same bytes: the generator is deterministic. */
 export const datasetOptions: Readonly<Record<DatasetName, Omit<GenerateOptions, 'count'>>> = {
-  // As pipelines/revenue.yaml's generator: 10 ms apart in event time, 5% out of order by up to 4 s.
-  revenue: { dataset: 'orders', seed: 42, outOfOrder: 0.05, maxLateness: 4000 },
+  revenue: revenueOrders,
   // 100 ms apart, so 1M orders span about 28 hours: many hour windows, and a user's orders minutes apart (sessions).
   windows: { dataset: 'orders', seed: 7, outOfOrder: 0.05, maxLateness: 4000, interval: 100 },
+  // The Kafka cases' input, produced into a topic: the revenue dataset's orders, fewer of them (a producer is slow).
+  kafka: revenueOrders,
 };
 
 export interface Dataset {

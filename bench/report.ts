@@ -1,6 +1,6 @@
 // The benchmark's results and how they print: a Markdown table with ratios against the baselines of the same run.
 
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { CaseMeasurement } from './child.ts';
 import type { Dataset, DatasetName } from './datasets.ts';
 
@@ -26,13 +26,24 @@ export interface CaseResult {
   readonly bytes: number;
   readonly measurement: CaseMeasurement;
   readonly outputs: readonly OutputDigest[];
+  /** A Kafka case's messages per Kafka sink, read `read_committed` from its topics after the run. */
+  readonly committed?: Readonly<Record<string, number>>;
+}
+
+/** The Kafka cases' input topic, produced before they run. */
+export interface KafkaInput {
+  readonly records: number;
+  readonly partitions: number;
+  /** Producing every record, acknowledged by every replica. */
+  readonly elapsedMs: number;
 }
 
 export interface OutputComparison {
   readonly candidate: string;
   readonly reference: string;
-  /** `exact`: the same bytes; `sorted`: the same lines in any order. */
-  readonly mode: 'exact' | 'sorted';
+  /** `exact`: the same bytes; `sorted`: the same lines in any order; `count`: as many Kafka messages per sink as rows. */
+  readonly mode: 'exact' | 'sorted' | 'count';
+  /** Files compared, or Kafka sinks with `count`. */
   readonly files: number;
   readonly differing: readonly string[];
   readonly equal: boolean;
@@ -45,7 +56,16 @@ export interface BenchReport {
   readonly datasets: readonly Dataset[];
   readonly results: readonly CaseResult[];
   readonly comparisons: readonly OutputComparison[];
+  /** When Kafka cases ran. */
+  readonly kafka?: KafkaInput;
   readonly elapsedMs: number;
+}
+
+/** The result of the case of this name; a case that did not run is an error. */
+export function caseNamed(report: BenchReport, name: string): CaseResult {
+  const found = report.results.find((result) => result.name === name);
+  if (found === undefined) throw new Error(`no case ${name}`);
+  return found;
 }
 
 export function recordsPerSecond(result: CaseResult): number {
@@ -57,11 +77,13 @@ function floorOf(report: BenchReport, result: CaseResult): CaseResult | undefine
 }
 
 function interpreterOf(report: BenchReport, result: CaseResult): CaseResult | undefined {
-  return find(report, result.spec, 'interpreted', 1);
+  return find(report, result.spec, 'interpreted', 1, result.dataset);
 }
 
-function find(report: BenchReport, spec: string | undefined, kind: CaseResult['kind'], parallelism: number): CaseResult | undefined {
-  return report.results.find((result) => result.spec === spec && result.kind === kind && result.parallelism === parallelism && !result.variant);
+function find(report: BenchReport, spec: string | undefined, kind: CaseResult['kind'], parallelism: number, dataset: DatasetName = 'revenue'): CaseResult | undefined {
+  return report.results.find(
+    (result) => result.spec === spec && result.dataset === dataset && result.kind === kind && result.parallelism === parallelism && !result.variant,
+  );
 }
 
 const MIB = 1024 * 1024;
@@ -132,8 +154,8 @@ function summaryLines(report: BenchReport): string[] {
       `- revenue, compiled, peak RSS on ${grouped(compiled.measurement.records)} records: ${Math.round(compiled.measurement.maxRssBytes / MIB)} MiB (target ≤ 300 MB on 10M)`,
     );
   }
-  const tumbling = find(report, 'window-tumbling', 'compiled', 1);
-  const sliding = find(report, 'window-sliding', 'compiled', 1);
+  const tumbling = find(report, 'window-tumbling', 'compiled', 1, 'windows');
+  const sliding = find(report, 'window-sliding', 'compiled', 1, 'windows');
   if (tumbling !== undefined && sliding !== undefined) {
     lines.push(`- sliding 1h/5m costs ${ratio(recordsPerSecond(tumbling) / recordsPerSecond(sliding))} tumbling 1h per record, same input and aggregates (target ≤ 1.5×)`);
   }
@@ -152,14 +174,31 @@ function summaryLines(report: BenchReport): string[] {
         `${grouped(checkpoints.stateRows)} state rows, ${(checkpoints.stateBytes / MIB).toFixed(1)} MiB (${(checkpoints.sharedBytes / MIB).toFixed(1)} MiB shared with the one before)${restore}`,
     );
   }
+  lines.push(...kafkaLines(report));
+  const how = { exact: 'byte for byte', sorted: 'the same rows, in any order', count: 'as many messages read read_committed as rows, per sink' };
   for (const comparison of report.comparisons) {
-    const how = comparison.mode === 'exact' ? 'byte for byte' : 'the same rows, in any order';
-    const verdict = comparison.equal ? `equal, ${how} (${comparison.files} ${comparison.files === 1 ? 'file' : 'files'})` : `DIFFERENT in ${comparison.differing.join(', ')}`;
+    const what = comparison.mode === 'count' ? 'Kafka sink' : 'file';
+    const verdict = comparison.equal ? `equal, ${how[comparison.mode]} (${comparison.files} ${what}${comparison.files === 1 ? '' : 's'})` : `DIFFERENT in ${comparison.differing.join(', ')}`;
     lines.push(`- output of ${comparison.candidate} vs ${comparison.reference}: ${verdict}`);
   }
   if (parallel !== undefined) {
     lines.push(`- parallelism 2 runs its tasks on ${Math.min(2, availableParallelism())} worker threads (as \`pipec run\`: as many as cores), each reading its splits of the dataset file (split_size in bench/specs/revenue.yaml)`);
   }
   lines.push('- event-to-sink latency is not measured: the datasets are historical event times read as fast as possible, so event time says nothing about when a record arrived');
+  lines.push(`- load average (1, 5, 15 min) at the end: ${loadavg().map((load) => load.toFixed(2)).join(', ')} on ${availableParallelism()} cores (other work on the machine slows the cases)`);
   return lines;
+}
+
+/** The Kafka end-to-end rates the issue asks for, and the producer's rate that filled the input topic. */
+function kafkaLines(report: BenchReport): string[] {
+  const { kafka } = report;
+  if (kafka === undefined) return [];
+  const rates = report.results
+    .filter((result) => result.committed !== undefined)
+    .map((result) => `${grouped(recordsPerSecond(result))} records/s at p${result.parallelism}`);
+  const produce = kafka.records / (kafka.elapsedMs / 1000);
+  return [
+    `- Kafka end to end (topic → revenue → topics, exactly once): ${rates.join(', ')}; produce ${grouped(produce)} msg/s ` +
+      `(${grouped(kafka.records)} orders into ${kafka.partitions} partitions with kafkajs, acks=all, before the cases; a private broker on loopback)`,
+  ];
 }

@@ -1,10 +1,12 @@
 // The benchmark runner: compiled pipelines against the floor (read + JSON.parse) and an unfused interpreter of the same
 // spec, each case in a child process of its own.
-//   npm run bench [-- --quick | --smoke] [--repeat N] [--only TEXT] [--cpu-prof]
+//   npm run bench [-- --quick | --smoke] [--kafka] [--repeat N] [--only TEXT] [--cpu-prof]
 //
 // Every case runs the way `pipec run` runs a spec: the spec is compiled by compiler/index.ts and bundled by
 // compiler/bundle, and the child imports the bundle and calls the runJob it exports. Datasets are generated once
 // into .pipec/bench-data/ and reused; builds and outputs go under .pipec/bench-run-<pid>/ and are removed at the end.
+// The Kafka cases (full profile, or --kafka) start a private broker (scripts/kafka/broker.ts), fill its input topic
+// from their dataset, and stop it at the end.
 
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -19,19 +21,21 @@ import { formatDiagnostics } from '../compiler/diagnostics/format.ts';
 import type { CaseMeasurement, CaseTask } from './child.ts';
 import { ensureDataset, type Dataset, type DatasetName } from './datasets.ts';
 import { typedPipelineToJson } from './ir-json.ts';
-import { formatReport, type BenchReport, type CaseResult, type OutputComparison, type OutputDigest } from './report.ts';
+import { countCommitted, createTopics, INPUT_PARTITIONS, KAFKA_SINKS, produceFile } from './kafka.ts';
+import { formatReport, type BenchReport, type CaseResult, type KafkaInput, type OutputComparison, type OutputDigest } from './report.ts';
+import { startBroker, type KafkaBroker } from '../scripts/kafka/broker.ts';
 
 export type ProfileName = 'smoke' | 'quick' | 'full';
 
 /** Records per dataset for each profile. */
 const profiles: Readonly<Record<ProfileName, Readonly<Record<DatasetName, number>>>> = {
-  smoke: { revenue: 10_000, windows: 10_000 },
-  quick: { revenue: 300_000, windows: 300_000 },
-  full: { revenue: 10_000_000, windows: 1_000_000 },
+  smoke: { revenue: 10_000, windows: 10_000, kafka: 10_000 },
+  quick: { revenue: 300_000, windows: 300_000, kafka: 100_000 },
+  full: { revenue: 10_000_000, windows: 1_000_000, kafka: 1_000_000 },
 };
 
 /** The specs the cases run, under bench/specs/. */
-type SpecName = 'revenue' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global' | 'state-keys';
+type SpecName = 'revenue' | 'revenue-kafka' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global' | 'state-keys';
 
 type CaseRun =
   | { readonly kind: 'floor' }
@@ -46,6 +50,8 @@ type CaseRun =
       readonly checkpoints?: 'none' | { readonly intervalMs: number };
       /** Restore the final checkpoint afterwards and measure how long that takes. */
       readonly restore?: boolean;
+      /** Reads and writes the bench's broker: its input topic holds the dataset, its output topics are counted after. */
+      readonly broker?: boolean;
     };
 
 interface CaseDefinition {
@@ -79,12 +85,18 @@ export const caseDefinitions: readonly CaseDefinition[] = [
     { name: `${label} interpreted`, dataset: 'windows', run: { kind: 'interpreted', spec, parallelism: 1 } },
   ]),
   { name: 'state: a key per order, checkpoint + restore', dataset: 'windows', run: { kind: 'compiled', spec: 'state-keys', parallelism: 1, restore: true } },
+  // The Kafka cases: the same orders from a file (the reference for their row counts), then from a topic to topics.
+  { name: 'kafka: revenue p1, file → files (reference)', dataset: 'kafka', run: { kind: 'compiled', spec: 'revenue', parallelism: 1 } },
+  { name: 'kafka: revenue p1, topic → topics, exactly once', dataset: 'kafka', run: { kind: 'compiled', spec: 'revenue-kafka', parallelism: 1, broker: true } },
+  { name: 'kafka: revenue p2, topic → topics, exactly once', dataset: 'kafka', run: { kind: 'compiled', spec: 'revenue-kafka', parallelism: 2, broker: true } },
 ];
 
 export interface BenchOptions {
   readonly profile: ProfileName;
   /** Run only the cases whose name contains this text (the floor of their dataset always runs). */
   readonly only?: string;
+  /** Run the Kafka cases (a broker starts for them); default: in the full profile. `only` naming them runs them too. */
+  readonly kafka?: boolean;
   /** Runs of each case; the fastest counts (the others were slowed by something else on the machine). Default 1. */
   readonly repeat?: number;
   /** Write a CPU profile of every child here (node --cpu-prof). */
@@ -96,13 +108,15 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   const started = performance.now();
   const sizes = profiles[options.profile];
   const repeat = options.repeat ?? 1;
-  const selected = caseDefinitions.filter(
-    (definition) => options.only === undefined || definition.run.kind === 'floor' || definition.name.includes(options.only),
+  const kafka = options.kafka ?? options.profile === 'full';
+  const selected = caseDefinitions.filter((definition) =>
+    options.only === undefined ? kafka || definition.dataset !== 'kafka' : definition.run.kind === 'floor' || definition.name.includes(options.only),
   );
   const needed = selected.filter((definition) => definition.run.kind !== 'floor' || selected.some((other) => other.run.kind !== 'floor' && other.dataset === definition.dataset));
   const workDirectory = join(PIPEC_ROOT, '.pipec', `bench-run-${process.pid}`);
   rmSync(workDirectory, { recursive: true, force: true });
   mkdirSync(workDirectory, { recursive: true });
+  let broker: KafkaBroker | undefined;
   try {
     const datasets = new Map<DatasetName, Dataset>();
     for (const definition of needed) {
@@ -112,25 +126,53 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     }
     const buildDirectory = join(workDirectory, 'build');
     const child = await buildChild(buildDirectory);
-    const builds = new Map<SpecName, BuiltSpec>();
+    const builds = new Map<string, BuiltSpec>();
     for (const definition of needed) {
       const run = definition.run;
-      if (run.kind === 'floor' || builds.has(run.spec)) continue;
+      if (run.kind === 'floor' || builds.has(buildKey(run.spec, definition.dataset))) continue;
       options.log(`compiling bench/specs/${run.spec}.yaml`);
-      builds.set(run.spec, await buildSpec(run.spec, datasets.get(definition.dataset)!, buildDirectory));
+      // A directory per build: the module is named after the pipeline, which several specs share.
+      const directory = join(buildDirectory, buildKey(run.spec, definition.dataset));
+      builds.set(buildKey(run.spec, definition.dataset), await buildSpec(run.spec, datasets.get(definition.dataset)!, directory));
     }
+    let kafkaInput: KafkaInput | undefined;
+    if (needed.some((definition) => definition.run.kind !== 'floor' && definition.run.broker)) {
+      const dataset = datasets.get('kafka')!;
+      options.log('starting a Kafka broker');
+      broker = await startBroker();
+      await createTopics(broker.bootstrapServers);
+      options.log(`producing ${dataset.records} orders into ${INPUT_PARTITIONS} partitions`);
+      const produced = await produceFile(broker.bootstrapServers, dataset.path);
+      if (produced.records !== dataset.records) throw new Error(`produced ${produced.records} records of a ${dataset.records}-record dataset`);
+      kafkaInput = { ...produced, partitions: INPUT_PARTITIONS };
+    }
+    // What earlier runs committed to the output topics, which every run writes to in turn.
+    let committedBefore: Readonly<Record<string, number>> = {};
+    const committedSince = async (servers: string): Promise<Record<string, number>> => {
+      const total = await countCommitted(servers);
+      const since = Object.fromEntries(Object.entries(total).map(([sink, count]) => [sink, count - (committedBefore[sink] ?? 0)]));
+      committedBefore = total;
+      return since;
+    };
     const results: CaseResult[] = [];
     for (const [index, definition] of needed.entries()) {
       const dataset = datasets.get(definition.dataset)!;
       const outputPath = join(workDirectory, 'output', String(index));
       mkdirSync(outputPath, { recursive: true });
       options.log(`running ${definition.name} on ${dataset.records} records`);
-      const task = caseTask(definition.run, dataset, builds, outputPath, join(workDirectory, 'checkpoints', String(index)));
+      const onBroker = definition.run.kind !== 'floor' && definition.run.broker === true ? broker!.bootstrapServers : undefined;
+      const task = caseTask(definition.run, dataset, builds, outputPath, join(workDirectory, 'checkpoints', String(index)), onBroker);
       let measurement: CaseMeasurement | undefined;
+      let committed: Record<string, number> | undefined;
       for (let attempt = 1; attempt <= repeat; attempt++) {
         const name = repeat === 1 ? slug(definition.name) : `${slug(definition.name)}-${attempt}`;
         const attemptMeasurement = await runChild(child, task, options.cpuProfileDirectory, name);
-        if (measurement === undefined || attemptMeasurement.elapsedMs < measurement.elapsedMs) measurement = attemptMeasurement;
+        // Every run appends to the same output topics: its own messages are what the topics gained.
+        const attemptCommitted = onBroker === undefined ? undefined : await committedSince(onBroker);
+        if (measurement === undefined || attemptMeasurement.elapsedMs < measurement.elapsedMs) {
+          measurement = attemptMeasurement;
+          committed = attemptCommitted;
+        }
       }
       if (measurement === undefined) throw new Error('repeat must be at least 1');
       if (measurement.records !== dataset.records) {
@@ -146,6 +188,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
         bytes: dataset.bytes,
         measurement,
         outputs: digestOutputs(outputPath),
+        committed,
       });
       rmSync(outputPath, { recursive: true, force: true });
     }
@@ -155,9 +198,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
       datasets: [...datasets.values()],
       results,
       comparisons: compareOutputs(results),
+      kafka: kafkaInput,
       elapsedMs: performance.now() - started,
     };
   } finally {
+    await broker?.stop();
     rmSync(workDirectory, { recursive: true, force: true });
   }
 }
@@ -167,6 +212,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
 interface BuiltSpec {
   readonly bundle: string;
   readonly ir: string;
+}
+
+/** A spec is built per dataset: a file source's path is a parameter, compiled into the bundle. */
+function buildKey(spec: SpecName, dataset: DatasetName): string {
+  return `${spec}-${dataset}`;
 }
 
 /** The case runner as one plain ESM file, so every child is a bare `node` process (no TypeScript loader in its RSS). */
@@ -191,7 +241,8 @@ async function buildSpec(spec: SpecName, dataset: Dataset, directory: string): P
   const specFile = join(PIPEC_ROOT, 'bench', 'specs', `${spec}.yaml`);
   const specPath = relative(process.cwd(), specFile);
   // Sink paths stay relative ('./x.jsonl'): each run resolves them against its own output directory.
-  const params = { input: dataset.path, output: '.' };
+  const params: Record<string, string> = spec === 'revenue-kafka' ? { output: '.' } : { input: dataset.path, output: '.' };
+  mkdirSync(directory, { recursive: true });
   const result = compile(readFileSync(specFile, 'utf8'), { specPath, params, verify: true, moduleDir: directory });
   if (result.output === undefined || result.moduleFile === undefined || result.typed === undefined) {
     throw new Error(`bench spec ${specPath} does not compile:\n${formatDiagnostics(result.diagnostics, 'text')}`);
@@ -205,13 +256,21 @@ async function buildSpec(spec: SpecName, dataset: Dataset, directory: string): P
   return { bundle: bundleFile, ir };
 }
 
-function caseTask(run: CaseRun, dataset: Dataset, builds: ReadonlyMap<SpecName, BuiltSpec>, outputPath: string, checkpointDirectory: string): CaseTask {
+function caseTask(
+  run: CaseRun,
+  dataset: Dataset,
+  builds: ReadonlyMap<string, BuiltSpec>,
+  outputPath: string,
+  checkpointDirectory: string,
+  kafkaServers: string | undefined,
+): CaseTask {
   if (run.kind === 'floor') return { kind: 'floor', input: dataset.path };
   // As `pipec run`: checkpoints when the spec declares them (or the case asks for them at an interval).
   const checkpoints =
     run.checkpoints === 'none' ? undefined : { directory: checkpointDirectory, intervalMs: run.checkpoints?.intervalMs };
-  const common = { parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath, checkpoints, restore: run.restore };
-  return run.kind === 'compiled' ? { kind: 'compiled', bundle: builds.get(run.spec)!.bundle, ...common } : { kind: 'interpreted', ir: builds.get(run.spec)!.ir, ...common };
+  const common = { parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath, checkpoints, restore: run.restore, kafkaServers: kafkaServers === undefined ? undefined : [kafkaServers] };
+  const built = builds.get(buildKey(run.spec, dataset.name))!;
+  return run.kind === 'compiled' ? { kind: 'compiled', bundle: built.bundle, ...common } : { kind: 'interpreted', ir: built.ir, ...common };
 }
 
 // ---- running
@@ -257,22 +316,29 @@ function digestOutputs(directory: string): OutputDigest[] {
 
 /**
  * The interpreter against the compiled job (byte for byte), and the compiled job at parallelism 2 against 1 (the
- * same rows, in any order), for each spec that ran both.
+ * same rows, in any order), for each spec and dataset that ran both. A Kafka case's rows against the file run of the
+ * same orders (counts: their window sums add in another order).
  */
 function compareOutputs(results: readonly CaseResult[]): OutputComparison[] {
   const comparisons: OutputComparison[] = [];
-  const find = (spec: string | undefined, kind: CaseResult['kind'], parallelism: number) =>
-    results.find((result) => result.spec === spec && result.kind === kind && result.parallelism === parallelism && !result.variant);
-  for (const compiled of results) {
+  for (const result of results) {
+    if (result.committed === undefined) continue;
+    const reference = results.find((other) => other.spec === 'revenue' && other.dataset === result.dataset && other.kind === 'compiled' && other.parallelism === 1);
+    if (reference !== undefined) comparisons.push(compareCommitted(result, reference));
+  }
+  const fileResults = results.filter((result) => result.committed === undefined);
+  const find = (spec: string | undefined, dataset: DatasetName, kind: CaseResult['kind'], parallelism: number) =>
+    fileResults.find((result) => result.spec === spec && result.dataset === dataset && result.kind === kind && result.parallelism === parallelism && !result.variant);
+  for (const compiled of fileResults) {
     if (compiled.kind !== 'compiled' || compiled.parallelism !== 1) continue;
     if (compiled.variant) {
-      const reference = find(compiled.spec, 'compiled', 1);
+      const reference = find(compiled.spec, compiled.dataset, 'compiled', 1);
       if (reference !== undefined) comparisons.push(compare(compiled, reference, 'exact'));
       continue;
     }
-    const interpreted = find(compiled.spec, 'interpreted', 1);
+    const interpreted = find(compiled.spec, compiled.dataset, 'interpreted', 1);
     if (interpreted !== undefined) comparisons.push(compare(interpreted, compiled, 'exact'));
-    const parallel = find(compiled.spec, 'compiled', 2);
+    const parallel = find(compiled.spec, compiled.dataset, 'compiled', 2);
     if (parallel !== undefined) comparisons.push(compare(parallel, compiled, 'sorted'));
   }
   return comparisons;
@@ -288,6 +354,21 @@ function compare(candidate: CaseResult, reference: CaseResult, mode: 'exact' | '
   return { candidate: candidate.name, reference: reference.name, mode, files: files.size, differing, equal: differing.length === 0 };
 }
 
+/**
+ * Per Kafka sink: the messages read `read_committed` against the rows the file run wrote, and against what the Kafka
+ * run itself says it wrote (exactly once: each row committed once). Nothing written at all is a difference too.
+ */
+function compareCommitted(candidate: CaseResult, reference: CaseResult): OutputComparison {
+  const sinks = Object.keys(KAFKA_SINKS);
+  const differing = sinks.flatMap((sink) => {
+    const committed = candidate.committed![sink];
+    const expected = reference.measurement.written[sink];
+    const written = candidate.measurement.written[sink];
+    return committed === expected && committed === written && committed > 0 ? [] : [`${sink} (committed ${committed}, written ${written}, the file run ${expected})`];
+  });
+  return { candidate: candidate.name, reference: reference.name, mode: 'count', files: sinks.length, differing, equal: differing.length === 0 };
+}
+
 // ---- command line
 
 async function main(): Promise<void> {
@@ -296,6 +377,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       only: { type: 'string' },
+      kafka: { type: 'boolean' },
       repeat: { type: 'string', default: '1' },
       'cpu-prof': { type: 'boolean', default: false },
     },
@@ -308,7 +390,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const report = await runBenchmark({ profile, only: values.only, repeat, cpuProfileDirectory, log: (line) => process.stderr.write(`bench: ${line}\n`) });
+  const report = await runBenchmark({ profile, only: values.only, kafka: values.kafka, repeat, cpuProfileDirectory, log: (line) => process.stderr.write(`bench: ${line}\n`) });
   process.stdout.write(formatReport(report));
   if (cpuProfileDirectory !== undefined) process.stdout.write(`\nCPU profiles of each case: ${relative(process.cwd(), cpuProfileDirectory)}/\n`);
   if (report.comparisons.some((comparison) => !comparison.equal)) process.exitCode = 1;

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runBenchmark } from '../../bench/run.ts';
-import { formatReport, recordsPerSecond, type BenchReport, type CaseResult } from '../../bench/report.ts';
+import { caseNamed, formatReport, recordsPerSecond, type BenchReport, type CaseResult } from '../../bench/report.ts';
 
 const CASES = [
   'floor: read + JSON.parse (revenue data)',
@@ -41,9 +41,7 @@ beforeAll(async () => {
 });
 
 function result(name: string): CaseResult {
-  const found = report.results.find((candidate) => candidate.name === name);
-  if (found === undefined) throw new Error(`no case ${name}`);
-  return found;
+  return caseNamed(report, name);
 }
 
 function outputLines(name: string, file: string): number {
