@@ -223,9 +223,15 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A Kafka cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints. */
+/**
+ * A Kafka cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid` prints,
+ * and like Kafka's Uuid.randomUuid never starting with `-`, which the storage tool would read as an option (1 in 64).
+ */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
