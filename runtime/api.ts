@@ -260,6 +260,12 @@ export interface TaskMetrics {
 export interface SourceReader {
   /** The splits this reader reads; watermarks are tracked per split. */
   readonly splits: readonly number[];
+  /**
+   * The reader reads its splits one after the other, in order of event time (the pieces of a time-ordered file):
+   * its records are one stream for watermarks, as if one split, so that a split not started yet does not hold the
+   * watermark back, nor does one read to its end let it run ahead.
+   */
+  readonly splitsInOrder?: boolean;
   open(): Promise<void>;
   /**
    * The next batch of at most `maxRecords` values, or null when every split has ended (bounded input).

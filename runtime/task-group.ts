@@ -27,6 +27,9 @@ export interface RestoredSources {
 /** Per source id, per split: a checkpoint's part of the sources. */
 export type SourcePositions = Record<string, Record<string, SplitCheckpoint>>;
 
+/** The one watermark split of a reader whose splits are read in order (SourceReader.splitsInOrder): no split's id. */
+const IN_ORDER = -1;
+
 /** Bad records logged one by one per source; past this, they are counted and summarised. */
 const LOGGED_BAD_RECORDS = 100;
 
@@ -79,7 +82,11 @@ export class TaskGroup {
           definition,
           reader,
           entry: entries[definition.id],
-          watermarks: new WatermarkTracker(reader.splits, definition.eventTime?.maxOutOfOrdernessMs ?? 0, definition.eventTime?.idleTimeoutMs ?? 0),
+          watermarks: new WatermarkTracker(
+            reader.splitsInOrder === true ? [IN_ORDER] : reader.splits,
+            definition.eventTime?.maxOutOfOrdernessMs ?? 0,
+            definition.eventTime?.idleTimeoutMs ?? 0,
+          ),
           ended: reader.splits.length === 0,
         };
         group.sources.push(source);
@@ -111,11 +118,11 @@ export class TaskGroup {
       const batch = await source.reader.poll(Math.min(batchSize, limit - polled));
       if (batch === null) {
         source.ended = true;
-        for (const split of source.reader.splits) source.watermarks.endSplit(split);
+        for (const split of source.reader.splitsInOrder === true ? [IN_ORDER] : source.reader.splits) source.watermarks.endSplit(split);
         continue;
       }
       polled += this.process(source, batch);
-      if (batch.splitEnded === true) source.watermarks.endSplit(batch.split);
+      if (batch.splitEnded === true && source.reader.splitsInOrder !== true) source.watermarks.endSplit(batch.split);
     }
     return polled;
   }
@@ -172,7 +179,7 @@ export class TaskGroup {
     for (const { definition, reader, watermarks } of this.sources) {
       const splits = (into[definition.id] ??= {});
       for (const split of reader.splits) {
-        const maxEventTime = watermarks.maxEventTime(split);
+        const maxEventTime = watermarks.maxEventTime(reader.splitsInOrder === true ? IN_ORDER : split);
         splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
       }
     }
@@ -197,6 +204,7 @@ export class TaskGroup {
   private process(source: OpenSource, batch: SourceBatch): number {
     const { definition, entry, watermarks } = source;
     const { values, positions, split, errors, times } = batch;
+    const watermarkSplit = source.reader.splitsInOrder === true ? IN_ORDER : split;
     const eventTime = definition.eventTime;
     const decoder = this.decoder;
     const now = Date.now();
@@ -228,7 +236,7 @@ export class TaskGroup {
       }
       // Event time from a field of the record, else the source's own time of it (a Kafka record timestamp).
       const time = eventTime === undefined ? now : eventTime.extract !== undefined ? eventTime.extract(record) : times![i];
-      watermarks.observe(split, time);
+      watermarks.observe(watermarkSplit, time);
       entry.record(record, time);
     }
     this.metrics.received(definition.id, count);
@@ -259,12 +267,20 @@ function resumePositions(restored: RestoredSources, sourceId: string): ReadonlyM
   return new Map(Object.entries(restored.sources[sourceId] ?? {}).map(([split, checkpoint]) => [Number(split), checkpoint.position]));
 }
 
-/** Gives each split's tracker back the highest event time it had seen. */
+/**
+ * Gives each split's tracker back the highest event time it had seen. A reader of splits in order has one tracker:
+ * it gets the lowest of its splits' (each split kept its old task's, no later than any record still to read of it).
+ */
 function restoreWatermarks(restored: RestoredSources, sourceId: string, reader: SourceReader, watermarks: WatermarkTracker): void {
   const splits = restored.sources[sourceId] ?? {};
-  for (const split of reader.splits) {
+  const maxEventTimes = reader.splits.flatMap((split) => {
     const maxEventTime = splits[split]?.maxEventTime;
-    if (maxEventTime !== undefined && maxEventTime !== null) watermarks.restoreSplit(split, maxEventTime);
+    return maxEventTime === undefined || maxEventTime === null ? [] : [{ split, maxEventTime }];
+  });
+  if (reader.splitsInOrder !== true) {
+    for (const { split, maxEventTime } of maxEventTimes) watermarks.restoreSplit(split, maxEventTime);
+  } else if (maxEventTimes.length > 0) {
+    watermarks.restoreSplit(IN_ORDER, Math.min(...maxEventTimes.map(({ maxEventTime }) => maxEventTime)));
   }
 }
 

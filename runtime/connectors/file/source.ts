@@ -78,7 +78,8 @@ function parseSize(value: unknown): number {
 /**
  * A JSON lines file is cut into splits of `split_size` bytes (64 MiB by default), each moved to the next line start
  * (Hadoop's LineRecordReader: a split holds the lines that start in it); task t reads the splits s with
- * s mod parallelism = t, a batch from each in turn, so that their watermarks advance together. A CSV file is one
+ * s mod parallelism = t, one after the other, as one stream for watermarks (splitsInOrder): the tasks move through
+ * the file side by side, a split apart, so windows stay open over about that much event time. A CSV file is one
  * split, read by task 0: a quoted field may hold a line break, so a byte offset does not find a row's start. JSON
  * lines come out as `json-text` batches of line strings, CSV rows as `values` batches of string records (lenient);
  * positions are 1-based line numbers within the split (for a CSV row, the line it starts on). Blank lines are
@@ -89,14 +90,16 @@ export function createFileReader(options: Readonly<Record<string, unknown>>, con
   return new FileReader(parsed, context, tuning.chunkBytes ?? DEFAULT_CHUNK_BYTES);
 }
 
-/** The splits of one task, polled in turn, reading through one file handle and one read buffer. */
+/** The splits of one task, read one after the other, through one file handle and one read buffer. */
 class FileReader implements SourceReader {
   splits: readonly number[] = [];
+  /** A file's lines are in about the order of their event times, so are its splits. */
+  readonly splitsInOrder = true;
   private readonly resolvedPath: string;
   private handle: FileHandle | undefined;
   private readers: FileSplitReader[] = [];
-  /** The reader polled next. */
-  private turn = 0;
+  /** The split being read: readers before it are finished. */
+  private current = 0;
   /** Per split, where it starts in the file and its first line's number: found when a position is described. */
   private readonly starts = new Map<number, { readonly offset: number; line?: number }>();
 
@@ -128,11 +131,8 @@ class FileReader implements SourceReader {
   }
 
   async poll(maxRecords: number): Promise<SourceBatch | null> {
-    for (let tried = 0; tried < this.readers.length; tried++) {
-      const reader = this.readers[this.turn];
-      this.turn = (this.turn + 1) % this.readers.length;
-      if (!reader.finished) return reader.poll(maxRecords);
-    }
+    while (this.current < this.readers.length && this.readers[this.current].finished) this.current++;
+    if (this.current < this.readers.length) return this.readers[this.current].poll(maxRecords);
     // Release the file as soon as it is read, not only when the job closes its sources.
     await this.close();
     return null;
