@@ -3,8 +3,9 @@
 // a run share the calling thread, one group holds them all; on worker threads, each worker holds a group of its own
 // (runtime/parallel).
 
-import type { Connectors, DeadLetterRecord, JobDefinition, SourceBatch, SourceDefinition, SourceEntry, SourceReader } from './api.ts';
-import { residentRowsOf } from './checkpoints/memory-budget.ts';
+import type { Connectors, DeadLetterRecord, JobDefinition, Key, OperatorState, SourceBatch, SourceDefinition, SourceEntry, SourceReader, StateNamespace } from './api.ts';
+import type { RestoreTarget } from './checkpoints/coordinator.ts';
+import { residentRowsOf, type MemoryBudget } from './checkpoints/memory-budget.ts';
 import type { SplitCheckpoint } from './checkpoints/storage.ts';
 import { RecordDecoder } from './decode.ts';
 import type { JobMetrics } from './metrics.ts';
@@ -154,6 +155,36 @@ export class TaskGroup {
 
   processingTime(now: number): void {
     for (const task of this.tasks) for (const operator of task.operators) operator.onProcessingTime?.(now);
+  }
+
+  /**
+   * Where a restore puts rows into the group's operators: a keyed row into the task it names (by its index in the
+   * run), a broadcast row into every task. With `budget`, keyed rows past it stay in the backend (MemoryBudget).
+   */
+  restoreTarget(budget?: MemoryBudget): RestoreTarget {
+    const keyed = new Map(this.tasks.map((task) => [task.index, new Map(task.operators.flatMap((operator) => (operator.state === undefined ? [] : [[operator.state.uid, operator.state] as const])))]));
+    const broadcast = new Map<string, OperatorState[]>();
+    for (const task of this.tasks) {
+      for (const { broadcastState } of task.operators) {
+        if (broadcastState !== undefined) broadcast.set(broadcastState.uid, [...(broadcast.get(broadcastState.uid) ?? []), broadcastState]);
+      }
+    }
+    return {
+      keyedUids: new Set([...keyed.values()].flatMap((states) => [...states.keys()])),
+      broadcastUids: new Set(broadcast.keys()),
+      keyedRow(task: number, uid: string, key: Key, namespace: StateNamespace, value: unknown) {
+        const state = keyed.get(task)!.get(uid)!;
+        if (budget !== undefined) budget.restoreRow(state, key, namespace, value);
+        else state.restoreRow(key, namespace, value);
+      },
+      broadcastRow(uid: string, key: Key, namespace: StateNamespace, value: unknown) {
+        for (const state of broadcast.get(uid)!) state.restoreRow(key, namespace, value);
+      },
+      async restored(watermark: number) {
+        for (const states of keyed.values()) for (const state of states.values()) state.restored(watermark);
+        for (const states of broadcast.values()) for (const state of states) state.restored(watermark);
+      },
+    };
   }
 
   /** Rows of keyed state of the group's operators: all, and those whose values are in memory. */

@@ -1,7 +1,7 @@
 // Every task of the run on the calling thread: exchanges are direct calls of the owning task's receiver. The state
 // memory budget (`--state-memory`) works only here: its loads read the backend between phases, next to the operators.
 
-import type { Key, Operator, OperatorState, StateNamespace } from '../api.ts';
+import type { Operator } from '../api.ts';
 import type { RestoreTarget } from '../checkpoints/coordinator.ts';
 import type { MemoryBudget } from '../checkpoints/memory-budget.ts';
 import { snapshotOperators, type StateSnapshot } from '../checkpoints/snapshot.ts';
@@ -58,31 +58,7 @@ export class LocalTasks implements TaskRunner {
   }
 
   get restoreTarget(): RestoreTarget {
-    const tasks = this.group.tasks;
-    const keyed = tasks.map((task) => new Map(task.operators.flatMap((operator) => (operator.state === undefined ? [] : [[operator.state.uid, operator.state] as const]))));
-    const broadcast = new Map<string, OperatorState[]>();
-    for (const task of tasks) {
-      for (const { broadcastState } of task.operators) {
-        if (broadcastState !== undefined) broadcast.set(broadcastState.uid, [...(broadcast.get(broadcastState.uid) ?? []), broadcastState]);
-      }
-    }
-    const budget = this.restoreBudget;
-    return {
-      keyedUids: new Set(keyed[0]?.keys() ?? []),
-      broadcastUids: new Set(broadcast.keys()),
-      keyedRow(task: number, uid: string, key: Key, namespace: StateNamespace, value: unknown) {
-        const state = keyed[task].get(uid)!;
-        if (budget !== undefined) budget.restoreRow(state, key, namespace, value);
-        else state.restoreRow(key, namespace, value);
-      },
-      broadcastRow(uid: string, key: Key, namespace: StateNamespace, value: unknown) {
-        for (const state of broadcast.get(uid)!) state.restoreRow(key, namespace, value);
-      },
-      async restored(watermark: number) {
-        for (const states of keyed) for (const state of states.values()) state.restored(watermark);
-        for (const states of broadcast.values()) for (const state of states) state.restored(watermark);
-      },
-    };
+    return this.group.restoreTarget(this.restoreBudget);
   }
 
   async close(): Promise<void> {

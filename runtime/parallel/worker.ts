@@ -4,6 +4,7 @@
 
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { JobDefinition, Key, SinkWriter } from '../api.ts';
+import type { RestoreTarget } from '../checkpoints/coordinator.ts';
 import { snapshotOperators } from '../checkpoints/snapshot.ts';
 import { createSinkConnector, createSourceReader } from '../connectors/index.ts';
 import { JobMetrics } from '../metrics.ts';
@@ -127,6 +128,8 @@ class TaskWorker {
     private readonly mailboxes: readonly (Mailbox<ExchangePass> | undefined)[],
     /** Log lines of the tasks since the previous report. */
     private readonly logs: string[],
+    /** Where the rows of a restore go. */
+    private readonly restoring: RestoreTarget,
   ) {}
 
   static async start(job: JobDefinition, setup: WorkerSetup, port: MessagePort): Promise<void> {
@@ -152,13 +155,14 @@ class TaskWorker {
       if (outbox === undefined) continue;
       for (const task of tasks) for (const [index, exchange] of ordered.entries()) exchange.receivers[task] = forwarder(outbox, index, task);
     }
-    const worker = new TaskWorker(setup, port, group, metrics, sinks, ordered, outboxes, mailboxes, logs);
+    const restoring = group.restoreTarget();
+    const worker = new TaskWorker(setup, port, group, metrics, sinks, ordered, outboxes, mailboxes, logs, restoring);
     const ready: Ready = {
       type: 'ready',
       operatorCount: group.operatorCount,
       processingTime: group.tasks.some((task) => task.operators.some((operator) => operator.onProcessingTime !== undefined)),
-      keyedUids: [...new Set(group.tasks.flatMap((task) => task.operators.flatMap((operator) => (operator.state === undefined ? [] : [operator.state.uid]))))],
-      broadcastUids: [...new Set(group.tasks.flatMap((task) => task.operators.flatMap((operator) => (operator.broadcastState === undefined ? [] : [operator.broadcastState.uid]))))],
+      keyedUids: [...restoring.keyedUids],
+      broadcastUids: [...restoring.broadcastUids],
     };
     port.postMessage(ready);
     port.on('message', (command: Command) => void worker.handle(command));
@@ -210,15 +214,13 @@ class TaskWorker {
       case 'positions':
         return group.sourcePositions();
       case 'restore':
-        this.restoreRows(command.rows);
+        for (const [task, uid, key, namespace, value] of command.rows) {
+          if (task === null) this.restoring.broadcastRow(uid, key, namespace, value);
+          else this.restoring.keyedRow(task, uid, key, namespace, value);
+        }
         return undefined;
       case 'restored':
-        for (const task of group.tasks) {
-          for (const operator of task.operators) {
-            operator.state?.restored(command.watermark);
-            operator.broadcastState?.restored(command.watermark);
-          }
-        }
+        await this.restoring.restored(command.watermark);
         return undefined;
       case 'completed':
         await group.checkpointCompleted();
@@ -226,19 +228,6 @@ class TaskWorker {
       case 'close':
         await group.close();
         return undefined;
-    }
-  }
-
-  private restoreRows(rows: Extract<Command, { type: 'restore' }>['rows']): void {
-    const tasks = new Map(this.group.tasks.map((task) => [task.index, task]));
-    for (const [task, uid, key, namespace, value] of rows) {
-      if (task === null) {
-        for (const { operators } of this.group.tasks) {
-          for (const operator of operators) if (operator.broadcastState?.uid === uid) operator.broadcastState.restoreRow(key, namespace, value);
-        }
-        continue;
-      }
-      for (const operator of tasks.get(task)!.operators) if (operator.state?.uid === uid) operator.state.restoreRow(key, namespace, value);
     }
   }
 
