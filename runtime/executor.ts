@@ -18,7 +18,7 @@ import { LocalTasks } from './parallel/local.ts';
 import type { TaskRunner } from './parallel/runner.ts';
 import { WorkerTasks } from './parallel/workers.ts';
 import { taskEnvironment } from './task.ts';
-import { TaskGroup } from './task-group.ts';
+import { TaskGroup, type TaskContext } from './task-group.ts';
 
 export interface RunOptions {
   readonly parallelism: number;
@@ -138,24 +138,25 @@ async function runAttempt(job: JobDefinition, options: RunOptions, restore: stri
   const coordinator = options.checkpoints === undefined ? undefined : await CheckpointCoordinator.start(job, options.checkpoints, options.parallelism, options.maxParallelism, restored);
   const delivery: SinkContext['delivery'] = coordinator?.delivery ?? 'none';
   const sinks = new Map<string, SinkConnector>();
+  // What every source, sink and task of the run is told, on whatever thread.
+  const context: TaskContext = { parallelism: options.parallelism, cwd: options.cwd, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name };
   let runner: TaskRunner | undefined;
   try {
     for (const definition of job.sinks) {
       const restoreSink = restored === undefined ? undefined : { prepared: restored.metadata.sinks[definition.id] };
       const sink = connectors.sink(definition, {
-        taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name,
+        taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink, kafkaServers: context.kafkaServers, appName: context.appName,
       });
       await sink.open();
       sinks.set(definition.id, sink);
     }
     const workers = workerThreads(options, coordinator);
     if (workers > 1) {
-      const { parallelism, maxParallelism, cwd, log, kafkaServers } = options;
-      const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-      const settings = { module: options.workers!.module, workers, parallelism, maxParallelism, cwd, log, kafkaServers, appName: options.appName ?? job.name, batchSize };
+      const { maxParallelism, log } = options;
+      const settings = { ...context, module: options.workers!.module, workers, maxParallelism, log, batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE };
       runner = await WorkerTasks.start({ ...settings, restored: restored?.metadata }, sinks, metrics);
     } else {
-      runner = await localTasks(job, options, { metrics, connectors, restored, coordinator, sinks });
+      runner = await localTasks(job, options, context, { metrics, connectors, restored, coordinator, sinks });
     }
     return await runTasks(job, options, { started, metrics, restored, coordinator, sinks, runner });
   } finally {
@@ -181,13 +182,13 @@ function workerThreads(options: RunOptions, coordinator: CheckpointCoordinator |
 async function localTasks(
   job: JobDefinition,
   options: RunOptions,
+  context: TaskContext,
   parts: Pick<Attempt, 'metrics' | 'restored' | 'coordinator' | 'sinks'> & { readonly connectors: Connectors },
 ): Promise<LocalTasks> {
   const { metrics, connectors, restored, coordinator, sinks } = parts;
   const environment = taskEnvironment(options.parallelism, options.maxParallelism, metrics, sinks);
   const taskIndexes = Array.from({ length: options.parallelism }, (_, index) => index);
-  const settings = { parallelism: options.parallelism, cwd: options.cwd, log: options.log, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name };
-  const group = await TaskGroup.open(job, taskIndexes, environment, connectors, settings, restored?.metadata);
+  const group = await TaskGroup.open(job, taskIndexes, environment, connectors, { ...context, log: options.log }, restored?.metadata);
   const runner = new LocalTasks(group, options.maxParallelism, options.batchSize ?? DEFAULT_BATCH_SIZE, coordinator?.memoryBudget, coordinator?.restoreBudget);
   coordinator?.memoryBudget?.share(runner.operators);
   return runner;

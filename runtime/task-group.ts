@@ -34,14 +34,18 @@ const IN_ORDER = -1;
 /** Bad records logged one by one per source; past this, they are counted and summarised. */
 const LOGGED_BAD_RECORDS = 100;
 
-export interface TaskGroupSettings {
+/** What a run tells each of its tasks, wherever it runs: the run-wide part of SourceContext. */
+export interface TaskContext {
   readonly parallelism: number;
   /** Directory that relative source paths resolve against. */
   readonly cwd: string;
-  readonly log: (line: string) => void;
   /** As SourceContext.kafkaServers and appName. */
   readonly kafkaServers: readonly string[] | undefined;
   readonly appName: string;
+}
+
+export interface TaskGroupSettings extends TaskContext {
+  readonly log: (line: string) => void;
 }
 
 export class TaskGroup {

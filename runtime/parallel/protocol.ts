@@ -5,24 +5,24 @@
 import type { Key, StateNamespace } from '../api.ts';
 import type { Column, RecordColumns } from './columns.ts';
 import type { StateSnapshot } from '../checkpoints/snapshot.ts';
-import type { RestoredSources, SourcePositions } from '../task-group.ts';
+import type { RestoredSources, SourcePositions, TaskContext } from '../task-group.ts';
 import type { MessagePort } from 'node:worker_threads';
 
 /** Marks workerData as pipec's: a bundle imported by a worker thread serves tasks only then. */
 export const WORKER_PROTOCOL = 'pipec-tasks-1';
 
-export interface WorkerSetup {
+/** What every worker of a run is told about it, besides what the tasks are (TaskContext). */
+export interface WorkerRun extends TaskContext {
+  readonly maxParallelism: number;
+  readonly batchSize: number;
+  readonly restored: RestoredSources | undefined;
+}
+
+export interface WorkerSetup extends WorkerRun {
   readonly protocol: typeof WORKER_PROTOCOL;
   readonly workerIndex: number;
   /** Per worker, the tasks it runs (global task indexes). */
   readonly taskIndexesByWorker: readonly (readonly number[])[];
-  readonly parallelism: number;
-  readonly maxParallelism: number;
-  readonly cwd: string;
-  readonly kafkaServers: readonly string[] | undefined;
-  readonly appName: string;
-  readonly batchSize: number;
-  readonly restored: RestoredSources | undefined;
   /** Per worker, the port to it (undefined at this worker's own index). */
   readonly peers: readonly (MessagePort | undefined)[];
 }

@@ -143,7 +143,7 @@ class TaskWorker {
       setup.taskIndexesByWorker[setup.workerIndex],
       environment,
       connectors,
-      { parallelism: setup.parallelism, cwd: setup.cwd, kafkaServers: setup.kafkaServers, appName: setup.appName, log: (line) => void logs.push(line) },
+      { ...setup, log: (line) => void logs.push(line) },
       setup.restored,
     );
     const outboxes = setup.peers.map((peer) => (peer === undefined ? undefined : new Outbox()));

@@ -22,22 +22,16 @@ import {
   type Report,
   type RestoreRow,
   type WorkerMessage,
+  type WorkerRun,
   type WorkerSetup,
 } from './protocol.ts';
 import type { PollResult, StateCount, TaskRunner } from './runner.ts';
 import { fromColumns } from './columns.ts';
 
-export interface WorkerSettings {
+export interface WorkerSettings extends WorkerRun {
   /** The job's bundle: each worker imports it, and it serves tasks in a worker thread (serveTasks). */
   readonly module: string;
   readonly workers: number;
-  readonly parallelism: number;
-  readonly maxParallelism: number;
-  readonly cwd: string;
-  readonly kafkaServers: readonly string[] | undefined;
-  readonly appName: string;
-  readonly batchSize: number;
-  readonly restored: RestoredSources | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -106,38 +100,27 @@ export class WorkerTasks implements TaskRunner {
 
   /** Starts the workers and waits until each has built its tasks and opened their sources. */
   static async start(settings: WorkerSettings, sinks: ReadonlyMap<string, SinkConnector>, metrics: JobMetrics): Promise<WorkerTasks> {
-    const count = settings.workers;
-    const ports: (MessagePort | undefined)[][] = Array.from({ length: count }, () => new Array<MessagePort | undefined>(count).fill(undefined));
-    for (let a = 0; a < count; a++) {
-      for (let b = a + 1; b < count; b++) {
+    // What the workers are told: the settings but the main thread's own (a function cannot cross threads anyway).
+    const { module, workers, log, ...run } = settings;
+    const ports: (MessagePort | undefined)[][] = Array.from({ length: workers }, () => new Array<MessagePort | undefined>(workers).fill(undefined));
+    for (let a = 0; a < workers; a++) {
+      for (let b = a + 1; b < workers; b++) {
         const channel = new MessageChannel();
         ports[a][b] = channel.port1;
         ports[b][a] = channel.port2;
       }
     }
-    const taskIndexesByWorker = Array.from({ length: count }, (_, worker) => {
-      const first = Math.floor((worker * settings.parallelism) / count);
-      const last = Math.floor(((worker + 1) * settings.parallelism) / count);
+    const taskIndexesByWorker = Array.from({ length: workers }, (_, worker) => {
+      const first = Math.floor((worker * settings.parallelism) / workers);
+      const last = Math.floor(((worker + 1) * settings.parallelism) / workers);
       return Array.from({ length: last - first }, (_, offset) => first + offset);
     });
     const threads = taskIndexesByWorker.map((tasks, index) => {
-      const setup: WorkerSetup = {
-        protocol: WORKER_PROTOCOL,
-        workerIndex: index,
-        taskIndexesByWorker,
-        parallelism: settings.parallelism,
-        maxParallelism: settings.maxParallelism,
-        cwd: settings.cwd,
-        kafkaServers: settings.kafkaServers,
-        appName: settings.appName,
-        batchSize: settings.batchSize,
-        restored: settings.restored,
-        peers: ports[index],
-      };
+      const setup: WorkerSetup = { ...run, protocol: WORKER_PROTOCOL, workerIndex: index, taskIndexesByWorker, peers: ports[index] };
       const transfer = ports[index].filter((port): port is MessagePort => port !== undefined);
-      return new TaskThread(index, tasks, new Worker(new URL(settings.module), { workerData: setup, transferList: transfer }));
+      return new TaskThread(index, tasks, new Worker(new URL(module), { workerData: setup, transferList: transfer }));
     });
-    const runner = new WorkerTasks(threads, 0, false, new Set(), new Set(), sinks, metrics, settings.log);
+    const runner = new WorkerTasks(threads, 0, false, new Set(), new Set(), sinks, metrics, log);
     let readies: Ready[];
     try {
       readies = (await Promise.all(threads.map((thread) => thread.next()))) as Ready[];
@@ -153,7 +136,7 @@ export class WorkerTasks implements TaskRunner {
       new Set(readies.flatMap((ready) => ready.broadcastUids)),
       sinks,
       metrics,
-      settings.log,
+      log,
     );
   }
 
