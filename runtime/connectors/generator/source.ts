@@ -14,7 +14,7 @@ export interface GeneratorOptions {
   readonly rate: number;
   /** Event-time spacing of consecutive records, ms. */
   readonly interval: number;
-  /** Event time of record 0, epoch ms. */
+  /** Event time of record 0, epoch ms (`now` resolved). */
   readonly start: number;
   /** Fraction of records whose event time moves back by up to `maxLateness`. */
   readonly outOfOrder: number;
@@ -42,14 +42,16 @@ function optionNumber(options: Readonly<Record<string, unknown>>, name: string, 
   return value;
 }
 
+/** `now` is when the reader is created: records then carry event times near the wall clock (a live feed, with `rate`). */
 function parseStart(value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_START;
+  if (value === 'now') return Date.now();
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string') {
     const parsed = Date.parse(value);
     if (!Number.isNaN(parsed)) return parsed;
   }
-  throw new Error(`generator source: option 'start' must be an ISO-8601 time or epoch milliseconds, got ${JSON.stringify(value)}`);
+  throw new Error(`generator source: option 'start' must be an ISO-8601 time, epoch milliseconds or "now", got ${JSON.stringify(value)}`);
 }
 
 /** Checks the spec's options and fills in defaults. Durations (`interval`, `max_lateness`) arrive in milliseconds. */

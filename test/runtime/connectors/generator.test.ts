@@ -244,6 +244,18 @@ describe('generator source: event time', () => {
     expect(records.map((record) => record.ts)).toEqual(records.map((_, index) => START + index * 10));
   });
 
+  it('start: now makes a live feed: with a rate, each record is read about when its event time comes', async () => {
+    const before = Date.now();
+    const { records } = await readAll(reader({ dataset: 'orders', count: 40, rate: 200, start: 'now' }));
+    const after = Date.now();
+    // 200 records/s: 5 ms apart in event time, starting when the reader was created.
+    expect(records[0].ts).toBeGreaterThanOrEqual(before);
+    expect(records[0].ts).toBeLessThanOrEqual(after);
+    expect(records.map((record) => record.ts - records[0].ts)).toEqual(records.map((_, index) => index * 5));
+    // Paced: the 40 records took about 200 ms of wall time, so the last one's event time has come by the end.
+    expect(records[39].ts).toBeLessThanOrEqual(after);
+  });
+
   it('accepts the start as epoch milliseconds', async () => {
     const { records } = await readAll(reader({ dataset: 'inventory', count: 2, start: 1_000, interval: 5 }));
     expect(records.map((record) => record.ts)).toEqual([1_000, 1_005]);
