@@ -248,12 +248,13 @@ describe('generator source: event time', () => {
     const before = Date.now();
     const { records } = await readAll(reader({ dataset: 'orders', count: 40, rate: 200, start: 'now' }));
     const after = Date.now();
+    const times = records.map((record) => record.ts as number);
     // 200 records/s: 5 ms apart in event time, starting when the reader was created.
-    expect(records[0].ts).toBeGreaterThanOrEqual(before);
-    expect(records[0].ts).toBeLessThanOrEqual(after);
-    expect(records.map((record) => record.ts - records[0].ts)).toEqual(records.map((_, index) => index * 5));
+    expect(times[0]).toBeGreaterThanOrEqual(before);
+    expect(times[0]).toBeLessThanOrEqual(after);
+    expect(times.map((time) => time - times[0])).toEqual(times.map((_, index) => index * 5));
     // Paced: the 40 records took about 200 ms of wall time, so the last one's event time has come by the end.
-    expect(records[39].ts).toBeLessThanOrEqual(after);
+    expect(times[39]).toBeLessThanOrEqual(after);
   });
 
   it('accepts the start as epoch milliseconds', async () => {
