@@ -9,6 +9,7 @@ import type { JobDefinition, RunOptions, RunSummary } from '../runtime/index.ts'
 import { runJob } from '../runtime/index.ts';
 import { interpretJob } from './interpreter.ts';
 import { typedPipelineFromJson } from './ir-json.ts';
+import { LatencyProbe, type EventTimeFields, type SinkLatency } from './latency.ts';
 
 /** What a child runs. */
 export type CaseTask =
@@ -17,7 +18,13 @@ export type CaseTask =
   /** A bundle built by the compiler, run with the runJob it exports, as `pipec run` does. */
   | ({ readonly kind: 'compiled'; readonly bundle: string } & PipelineRun)
   /** The typed IR of a spec, run by the interpreter with the runtime's runJob. */
-  | ({ readonly kind: 'interpreted'; readonly ir: string } & PipelineRun);
+  | ({ readonly kind: 'interpreted'; readonly ir: string } & PipelineRun)
+  /**
+   * A bundle whose source paces its records with event times near now, run with its own runJob through the spec's
+   * connectors wrapped to measure event-to-sink latency at each sink of `eventTimeFields` (RunOptions.connectors
+   * keeps the tasks on this thread, next to the measuring connectors).
+   */
+  | ({ readonly kind: 'live'; readonly bundle: string; readonly eventTimeFields: EventTimeFields } & PipelineRun);
 
 interface PipelineRun {
   readonly parallelism: number;
@@ -47,6 +54,8 @@ export interface CaseMeasurement {
   readonly late: number;
   readonly dropped: number;
   readonly checkpoints?: CheckpointMeasurement;
+  /** A live case's latency per measured sink. */
+  readonly latency?: Readonly<Record<string, SinkLatency>>;
 }
 
 export interface CheckpointMeasurement {
@@ -125,8 +134,14 @@ function runOptions(job: JobDefinition, run: PipelineRun, workerModule: string |
   };
 }
 
-async function timedRun(job: JobDefinition, run: PipelineRun, execute: typeof runJob, workerModule?: string): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
-  const options = runOptions(job, run, workerModule);
+async function timedRun(
+  job: JobDefinition,
+  run: PipelineRun,
+  execute: typeof runJob,
+  workerModule?: string,
+  connectors?: RunOptions['connectors'],
+): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
+  const options = { ...runOptions(job, run, workerModule), connectors };
   const started = performance.now();
   const summary = await execute(job, options);
   const elapsedMs = performance.now() - started;
@@ -152,6 +167,13 @@ async function timedRun(job: JobDefinition, run: PipelineRun, execute: typeof ru
   };
 }
 
+/** As `pipec run`: source maps on (stack traces name spec lines), the bundle imported, its own runJob called. */
+async function loadBundle(path: string): Promise<{ bundle: string; loaded: LoadedBundle }> {
+  process.setSourceMapsEnabled(true);
+  const bundle = pathToFileURL(path).href;
+  return { bundle, loaded: (await import(bundle)) as LoadedBundle };
+}
+
 async function runCase(task: CaseTask): Promise<Omit<CaseMeasurement, 'maxRssBytes'>> {
   switch (task.kind) {
     case 'floor': {
@@ -159,11 +181,14 @@ async function runCase(task: CaseTask): Promise<Omit<CaseMeasurement, 'maxRssByt
       return { records, elapsedMs, written: {}, bad: 0, late: 0, dropped: 0 };
     }
     case 'compiled': {
-      // As `pipec run`: source maps on (stack traces name spec lines), the bundle imported, its own runJob called.
-      process.setSourceMapsEnabled(true);
-      const bundle = pathToFileURL(task.bundle).href;
-      const loaded = (await import(bundle)) as LoadedBundle;
+      const { bundle, loaded } = await loadBundle(task.bundle);
       return timedRun(loaded.default, task, loaded.runJob, bundle);
+    }
+    case 'live': {
+      const { loaded } = await loadBundle(task.bundle);
+      const probe = new LatencyProbe(task.eventTimeFields);
+      const measured = await timedRun(loaded.default, task, loaded.runJob, undefined, probe.connectors);
+      return { ...measured, latency: probe.measure() };
     }
     case 'interpreted': {
       const job = interpretJob(typedPipelineFromJson(await readFile(task.ir, 'utf8')));

@@ -15,15 +15,16 @@ export interface OutputDigest {
 
 export interface CaseResult {
   readonly name: string;
-  readonly kind: 'floor' | 'compiled' | 'interpreted';
+  readonly kind: 'floor' | 'compiled' | 'interpreted' | 'live';
   /** The bench spec (bench/specs/<spec>.yaml); undefined for the floor. */
   readonly spec: string | undefined;
   readonly parallelism: number | undefined;
   /** A variant of its spec's case (other checkpoint settings): not the one ratios of other cases refer to. */
   readonly variant: boolean;
-  readonly dataset: DatasetName;
+  /** The file it read; undefined for a live case (the generator, paced). */
+  readonly dataset: DatasetName | undefined;
   /** Size of the dataset file. */
-  readonly bytes: number;
+  readonly bytes: number | undefined;
   readonly measurement: CaseMeasurement;
   readonly outputs: readonly OutputDigest[];
   /** A Kafka case's messages per Kafka sink, read `read_committed` from its topics after the run. */
@@ -103,33 +104,71 @@ export function formatReport(report: BenchReport): string {
       result.name,
       grouped(measurement.records),
       grouped(recordsPerSecond(result)),
-      (result.bytes / 1e6 / seconds).toFixed(1),
+      result.bytes === undefined ? '' : (result.bytes / 1e6 / seconds).toFixed(1),
       `${Math.round(measurement.maxRssBytes / MIB)} MiB`,
       result.kind === 'floor' ? '' : grouped(written),
       floor === undefined || floor === result ? '' : ratio(recordsPerSecond(result) / recordsPerSecond(floor)),
       interpreter === undefined ? '' : ratio(recordsPerSecond(result) / recordsPerSecond(interpreter)),
     ];
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: readonly string[]) =>
-    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
   const datasets = report.datasets.map((dataset) => `${dataset.name} ${grouped(dataset.records)} orders (${(dataset.bytes / 1e6).toFixed(0)} MB)`);
   const out = [
-    `pipec benchmark, ${report.profile} profile (node ${process.version}, ${report.results.length} cases, ${(report.elapsedMs / 1000).toFixed(0)} s); datasets: ${datasets.join(', ')}`,
+    `pipec benchmark, ${report.profile} profile (node ${process.version}, ${report.results.length} cases, ${(report.elapsedMs / 1000).toFixed(0)} s)${
+      datasets.length === 0 ? '' : `; datasets: ${datasets.join(', ')}`
+    }`,
     '',
-    line(header),
-    `|${widths.map((width, column) => (column === 0 ? `${'-'.repeat(width + 2)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows, 1),
     '',
     'records/s and MB/s (10^6 bytes of input) over the wall time of the run (job built, sources opened, sinks flushed and closed);',
     'peak RSS is the maxRSS of the case\'s own process; × floor and × interpreter divide records/s by the floor\'s on the same',
     `dataset and by the interpreter's on the same spec. Cases run one at a time, in this order; ${
       report.repeat === 1 ? 'each once' : `each ${report.repeat} times, the fastest run reported`
     }.`,
+    'A live case reads no file: its records/s is the rate its generator paces, less if the pipeline fell behind.',
     '',
+    ...latencyLines(report),
     ...summaryLines(report),
   ];
   return `${out.join('\n')}\n`;
+}
+
+/** A Markdown table, its first `leftColumns` columns aligned left, the others (numbers) right. */
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns: number): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => (column < leftColumns ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (column < leftColumns ? `${'-'.repeat(width + 2)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)];
+}
+
+/** Per live case and measured sink, the latency from a row's event time to its sink; nothing when no live case ran. */
+function latencyLines(report: BenchReport): string[] {
+  const live = report.results.filter((result) => result.measurement.latency !== undefined);
+  if (live.length === 0) return [];
+  const milliseconds = (value: number | undefined) => (value === undefined ? '' : grouped(value));
+  const rows = live.flatMap((result) =>
+    Object.entries(result.measurement.latency!).map(([sink, latency]) => [
+      result.name,
+      sink,
+      latency.field,
+      grouped(latency.rows),
+      milliseconds(latency.p50Ms),
+      milliseconds(latency.p99Ms),
+      milliseconds(latency.maxMs),
+    ]),
+  );
+  return [
+    'Event-to-sink latency of the live cases, ms:',
+    '',
+    ...markdownTable(['case', 'sink', 'event time', 'rows sampled', 'p50', 'p99', 'max'], rows, 3),
+    '',
+    'Latency is the wall clock when a row reaches its sink minus the row\'s event time: `window_end` for window results (the',
+    'earliest moment a result could exist; the window fires once the watermark, 5 s behind the newest order, passes it), `ts`',
+    'for orders passed through (5 % of orders are generated up to 4 s late, which makes the tail). Only rows written before the',
+    'input ended are sampled: the end of input fires the open windows at once, early. The sinks are exactly-once, so a row',
+    'becomes visible at the next checkpoint (every 10 s); the latency stops when the row reaches the sink, without that wait.',
+    '',
+  ];
 }
 
 /** The ratios the issues set targets for, and whether the interpreter and the parallel run agree with the compiled job. */
@@ -184,7 +223,9 @@ function summaryLines(report: BenchReport): string[] {
   if (parallel !== undefined) {
     lines.push(`- parallelism 2 runs its tasks on ${Math.min(2, availableParallelism())} worker threads (as \`pipec run\`: as many as cores), each reading its splits of the dataset file (split_size in bench/specs/revenue.yaml)`);
   }
-  lines.push('- event-to-sink latency is not measured: the datasets are historical event times read as fast as possible, so event time says nothing about when a record arrived');
+  if (!report.results.some((result) => result.kind === 'live')) {
+    lines.push('- event-to-sink latency is measured by the live cases only (`--only live`): the datasets\' event times are historical');
+  }
   lines.push(`- load average (1, 5, 15 min) at the end: ${loadavg().map((load) => load.toFixed(2)).join(', ')} on ${availableParallelism()} cores (other work on the machine slows the cases)`);
   return lines;
 }

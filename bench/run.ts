@@ -6,7 +6,8 @@
 // compiler/bundle, and the child imports the bundle and calls the runJob it exports. Datasets are generated once
 // into .pipec/bench-data/ and reused; builds and outputs go under .pipec/bench-run-<pid>/ and are removed at the end.
 // The Kafka cases (full profile, or --kafka) start a private broker (scripts/kafka/broker.ts), fill its input topic
-// from their dataset, and stop it at the end.
+// from their dataset, and stop it at the end. The live cases read no dataset: the generator paces orders at a rate
+// with event times from the wall clock (bench/specs/revenue-live.yaml), and their sinks measure event-to-sink latency.
 
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -21,6 +22,7 @@ import { formatDiagnostics } from '../compiler/diagnostics/format.ts';
 import type { CaseMeasurement, CaseTask } from './child.ts';
 import { ensureDataset, type Dataset, type DatasetName } from './datasets.ts';
 import { typedPipelineToJson } from './ir-json.ts';
+import type { EventTimeFields } from './latency.ts';
 import { countCommitted, createTopics, INPUT_PARTITIONS, KAFKA_SINKS, produceFile } from './kafka.ts';
 import { formatReport, type BenchReport, type CaseResult, type KafkaInput, type OutputComparison, type OutputDigest } from './report.ts';
 import { startBroker, type KafkaBroker } from '../scripts/kafka/broker.ts';
@@ -34,10 +36,17 @@ const profiles: Readonly<Record<ProfileName, Readonly<Record<DatasetName, number
   full: { revenue: 10_000_000, windows: 1_000_000, kafka: 1_000_000 },
 };
 
-/** The specs the cases run, under bench/specs/. */
-type SpecName = 'revenue' | 'revenue-kafka' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global' | 'state-keys';
+/**
+ * How long each live case feeds orders, per profile. A window's result is written once the watermark, 5 s behind
+ * the newest event time, passes its end: a shorter run would end before any window closed on its own.
+ */
+const liveSeconds: Readonly<Record<ProfileName, number>> = { smoke: 8, quick: 10, full: 30 };
 
-type CaseRun =
+/** The specs the cases run, under bench/specs/. */
+type SpecName = 'revenue' | 'revenue-kafka' | 'revenue-live' | 'window-tumbling' | 'window-sliding' | 'window-session' | 'window-global' | 'state-keys';
+
+/** How a case that reads a dataset file runs. */
+type FileRun =
   | { readonly kind: 'floor' }
   | {
       readonly kind: 'compiled' | 'interpreted';
@@ -54,11 +63,26 @@ type CaseRun =
       readonly broker?: boolean;
     };
 
-interface CaseDefinition {
-  readonly name: string;
-  readonly dataset: DatasetName;
-  readonly run: CaseRun;
+/** A live case: the generator paces orders at `rate` per second of wall time, for the profile's liveSeconds. */
+interface LiveRun {
+  readonly kind: 'live';
+  readonly spec: 'revenue-live';
+  readonly parallelism: 1;
+  readonly rate: number;
 }
+
+type CaseDefinition =
+  | (CaseCommon & { readonly dataset: DatasetName; readonly run: FileRun })
+  | (CaseCommon & { readonly dataset?: undefined; readonly run: LiveRun });
+
+interface CaseCommon {
+  readonly name: string;
+  /** Runs only in these profiles (default: all). */
+  readonly profiles?: readonly ProfileName[];
+}
+
+/** revenue-live's sinks and the field their latency counts from: the earliest moment a window's result can exist, an order's own time. */
+const revenueLatencyFields: EventTimeFields = { revenue_out: 'window_end', popularity_out: 'window_end', high_value_out: 'ts' };
 
 const windowCases: readonly { readonly spec: SpecName; readonly label: string }[] = [
   { spec: 'window-tumbling', label: 'tumbling 1h' },
@@ -89,6 +113,9 @@ export const caseDefinitions: readonly CaseDefinition[] = [
   { name: 'kafka: revenue p1, file → files (reference)', dataset: 'kafka', run: { kind: 'compiled', spec: 'revenue', parallelism: 1 } },
   { name: 'kafka: revenue p1, topic → topics, exactly once', dataset: 'kafka', run: { kind: 'compiled', spec: 'revenue-kafka', parallelism: 1, broker: true } },
   { name: 'kafka: revenue p2, topic → topics, exactly once', dataset: 'kafka', run: { kind: 'compiled', spec: 'revenue-kafka', parallelism: 2, broker: true } },
+  { name: 'revenue live p1, 20,000 records/s', run: { kind: 'live', spec: 'revenue-live', parallelism: 1, rate: 20_000 } },
+  // Latency under load: five times the orders per batch and per window, on the same one thread.
+  { name: 'revenue live p1, 100,000 records/s', run: { kind: 'live', spec: 'revenue-live', parallelism: 1, rate: 100_000 }, profiles: ['quick', 'full'] },
 ];
 
 export interface BenchOptions {
@@ -109,8 +136,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   const sizes = profiles[options.profile];
   const repeat = options.repeat ?? 1;
   const kafka = options.kafka ?? options.profile === 'full';
-  const selected = caseDefinitions.filter((definition) =>
-    options.only === undefined ? kafka || definition.dataset !== 'kafka' : definition.run.kind === 'floor' || definition.name.includes(options.only),
+  const selected = caseDefinitions.filter(
+    (definition) =>
+      (definition.profiles === undefined || definition.profiles.includes(options.profile)) &&
+      (options.only === undefined ? kafka || definition.dataset !== 'kafka' : definition.run.kind === 'floor' || definition.name.includes(options.only)),
   );
   const needed = selected.filter((definition) => definition.run.kind !== 'floor' || selected.some((other) => other.run.kind !== 'floor' && other.dataset === definition.dataset));
   const workDirectory = join(PIPEC_ROOT, '.pipec', `bench-run-${process.pid}`);
@@ -120,7 +149,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   try {
     const datasets = new Map<DatasetName, Dataset>();
     for (const definition of needed) {
-      if (!datasets.has(definition.dataset)) {
+      if (definition.dataset !== undefined && !datasets.has(definition.dataset)) {
         datasets.set(definition.dataset, await ensureDataset(join(PIPEC_ROOT, '.pipec', 'bench-data'), definition.dataset, sizes[definition.dataset], options.log));
       }
     }
@@ -129,14 +158,16 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     const builds = new Map<string, BuiltSpec>();
     for (const definition of needed) {
       const run = definition.run;
-      if (run.kind === 'floor' || builds.has(buildKey(run.spec, definition.dataset))) continue;
+      if (run.kind === 'floor') continue;
+      const key = buildKey(run.spec, definition);
+      if (builds.has(key)) continue;
       options.log(`compiling bench/specs/${run.spec}.yaml`);
       // A directory per build: the module is named after the pipeline, which several specs share.
-      const directory = join(buildDirectory, buildKey(run.spec, definition.dataset));
-      builds.set(buildKey(run.spec, definition.dataset), await buildSpec(run.spec, datasets.get(definition.dataset)!, directory));
+      const params = definition.dataset === undefined ? liveParams(definition.run, options.profile) : fileParams(run.spec, datasets.get(definition.dataset)!);
+      builds.set(key, await buildSpec(run.spec, params, join(buildDirectory, key)));
     }
     let kafkaInput: KafkaInput | undefined;
-    if (needed.some((definition) => definition.run.kind !== 'floor' && definition.run.broker)) {
+    if (needed.some((definition) => definition.run.kind === 'compiled' && definition.run.broker)) {
       const dataset = datasets.get('kafka')!;
       options.log('starting a Kafka broker');
       broker = await startBroker();
@@ -156,12 +187,15 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     };
     const results: CaseResult[] = [];
     for (const [index, definition] of needed.entries()) {
-      const dataset = datasets.get(definition.dataset)!;
+      const dataset = definition.dataset === undefined ? undefined : datasets.get(definition.dataset)!;
+      const records = definition.dataset === undefined ? liveRecords(definition.run, options.profile) : sizes[definition.dataset];
       const outputPath = join(workDirectory, 'output', String(index));
       mkdirSync(outputPath, { recursive: true });
-      options.log(`running ${definition.name} on ${dataset.records} records`);
-      const onBroker = definition.run.kind !== 'floor' && definition.run.broker === true ? broker!.bootstrapServers : undefined;
-      const task = caseTask(definition.run, dataset, builds, outputPath, join(workDirectory, 'checkpoints', String(index)), onBroker);
+      options.log(`running ${definition.name} on ${records} records`);
+      const onBroker = definition.run.kind === 'compiled' && definition.run.broker === true ? broker!.bootstrapServers : undefined;
+      const paths = { output: outputPath, checkpoints: join(workDirectory, 'checkpoints', String(index)) };
+      const built = definition.run.kind === 'floor' ? undefined : builds.get(buildKey(definition.run.spec, definition));
+      const task = caseTask(definition, dataset, built, paths, onBroker);
       let measurement: CaseMeasurement | undefined;
       let committed: Record<string, number> | undefined;
       for (let attempt = 1; attempt <= repeat; attempt++) {
@@ -175,17 +209,18 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
         }
       }
       if (measurement === undefined) throw new Error('repeat must be at least 1');
-      if (measurement.records !== dataset.records) {
-        throw new Error(`${definition.name} read ${measurement.records} records of a ${dataset.records}-record dataset`);
+      if (measurement.records !== records) {
+        throw new Error(`${definition.name} read ${measurement.records} records of ${records}`);
       }
+      const run = definition.run;
       results.push({
         name: definition.name,
-        kind: definition.run.kind,
-        variant: definition.run.kind !== 'floor' && definition.run.checkpoints !== undefined,
-        spec: definition.run.kind === 'floor' ? undefined : definition.run.spec,
-        parallelism: definition.run.kind === 'floor' ? undefined : definition.run.parallelism,
+        kind: run.kind,
+        variant: (run.kind === 'compiled' || run.kind === 'interpreted') && run.checkpoints !== undefined,
+        spec: run.kind === 'floor' ? undefined : run.spec,
+        parallelism: run.kind === 'floor' ? undefined : run.parallelism,
         dataset: definition.dataset,
-        bytes: dataset.bytes,
+        bytes: dataset?.bytes,
         measurement,
         outputs: digestOutputs(outputPath),
         committed,
@@ -214,9 +249,22 @@ interface BuiltSpec {
   readonly ir: string;
 }
 
-/** A spec is built per dataset: a file source's path is a parameter, compiled into the bundle. */
-function buildKey(spec: SpecName, dataset: DatasetName): string {
-  return `${spec}-${dataset}`;
+/** A spec is built per dataset, a live spec per rate: the file's path and the rate are parameters, compiled into the bundle. */
+function buildKey(spec: SpecName, definition: CaseDefinition): string {
+  return definition.dataset === undefined ? `${spec}-${definition.run.rate}` : `${spec}-${definition.dataset}`;
+}
+
+/** Sink paths stay relative ('./x.jsonl'): each run resolves them against its own output directory. */
+function fileParams(spec: SpecName, dataset: Dataset): Record<string, string> {
+  return spec === 'revenue-kafka' ? { output: '.' } : { input: dataset.path, output: '.' };
+}
+
+function liveParams(run: LiveRun, profile: ProfileName): Record<string, string> {
+  return { count: String(liveRecords(run, profile)), rate: String(run.rate), output: '.' };
+}
+
+function liveRecords(run: LiveRun, profile: ProfileName): number {
+  return run.rate * liveSeconds[profile];
 }
 
 /** The case runner as one plain ESM file, so every child is a bare `node` process (no TypeScript loader in its RSS). */
@@ -237,11 +285,9 @@ async function buildChild(directory: string): Promise<string> {
 }
 
 /** Compiles a bench spec for a dataset as `pipec build` does (verified, bundled), and keeps its typed IR for the interpreter. */
-async function buildSpec(spec: SpecName, dataset: Dataset, directory: string): Promise<BuiltSpec> {
+async function buildSpec(spec: SpecName, params: Readonly<Record<string, string>>, directory: string): Promise<BuiltSpec> {
   const specFile = join(PIPEC_ROOT, 'bench', 'specs', `${spec}.yaml`);
   const specPath = relative(process.cwd(), specFile);
-  // Sink paths stay relative ('./x.jsonl'): each run resolves them against its own output directory.
-  const params: Record<string, string> = spec === 'revenue-kafka' ? { output: '.' } : { input: dataset.path, output: '.' };
   mkdirSync(directory, { recursive: true });
   const result = compile(readFileSync(specFile, 'utf8'), { specPath, params, verify: true, moduleDir: directory });
   if (result.output === undefined || result.moduleFile === undefined || result.typed === undefined) {
@@ -256,21 +302,28 @@ async function buildSpec(spec: SpecName, dataset: Dataset, directory: string): P
   return { bundle: bundleFile, ir };
 }
 
+/** `dataset`: the file it reads, undefined for a live case; `built`: its spec built for it, undefined for the floor. */
 function caseTask(
-  run: CaseRun,
-  dataset: Dataset,
-  builds: ReadonlyMap<string, BuiltSpec>,
-  outputPath: string,
-  checkpointDirectory: string,
+  definition: CaseDefinition,
+  dataset: Dataset | undefined,
+  built: BuiltSpec | undefined,
+  paths: { readonly output: string; readonly checkpoints: string },
   kafkaServers: string | undefined,
 ): CaseTask {
-  if (run.kind === 'floor') return { kind: 'floor', input: dataset.path };
+  const run = definition.run;
+  if (run.kind === 'floor') return { kind: 'floor', input: dataset!.path };
   // As `pipec run`: checkpoints when the spec declares them (or the case asks for them at an interval).
-  const checkpoints =
-    run.checkpoints === 'none' ? undefined : { directory: checkpointDirectory, intervalMs: run.checkpoints?.intervalMs };
-  const common = { parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath, checkpoints, restore: run.restore, kafkaServers: kafkaServers === undefined ? undefined : [kafkaServers] };
-  const built = builds.get(buildKey(run.spec, dataset.name))!;
-  return run.kind === 'compiled' ? { kind: 'compiled', bundle: built.bundle, ...common } : { kind: 'interpreted', ir: built.ir, ...common };
+  const every = run.kind === 'live' ? undefined : run.checkpoints;
+  const checkpoints = every === 'none' ? undefined : { directory: paths.checkpoints, intervalMs: every?.intervalMs };
+  const common = { parallelism: run.parallelism, cwd: PIPEC_ROOT, outputPath: paths.output, checkpoints, kafkaServers: kafkaServers === undefined ? undefined : [kafkaServers] };
+  switch (run.kind) {
+    case 'compiled':
+      return { kind: 'compiled', bundle: built!.bundle, restore: run.restore, ...common };
+    case 'interpreted':
+      return { kind: 'interpreted', ir: built!.ir, restore: run.restore, ...common };
+    case 'live':
+      return { kind: 'live', bundle: built!.bundle, eventTimeFields: revenueLatencyFields, ...common };
+  }
 }
 
 // ---- running
@@ -327,7 +380,7 @@ function compareOutputs(results: readonly CaseResult[]): OutputComparison[] {
     if (reference !== undefined) comparisons.push(compareCommitted(result, reference));
   }
   const fileResults = results.filter((result) => result.committed === undefined);
-  const find = (spec: string | undefined, dataset: DatasetName, kind: CaseResult['kind'], parallelism: number) =>
+  const find = (spec: string | undefined, dataset: DatasetName | undefined, kind: CaseResult['kind'], parallelism: number) =>
     fileResults.find((result) => result.spec === spec && result.dataset === dataset && result.kind === kind && result.parallelism === parallelism && !result.variant);
   for (const compiled of fileResults) {
     if (compiled.kind !== 'compiled' || compiled.parallelism !== 1) continue;
