@@ -354,6 +354,13 @@ export interface SinkConnector<T = unknown> extends SinkWriter<T> {
   prepareCommit?(checkpointId: number): Promise<unknown>;
   /** The checkpoint `prepareCommit` returned `prepared` for is complete: make its output visible. Idempotent. */
   commit?(prepared: unknown): Promise<void>;
+  /**
+   * Makes visible what another process's sink prepared for a checkpoint this one restores (a distributed run
+   * restores the tasks of a member that died): Kafka commits the transaction by its producer id and epoch.
+   */
+  recover?(prepared: unknown): Promise<void>;
+  /** The run gives its tasks up without a checkpoint (a rebalance): drop output no checkpoint covers, now. */
+  abort?(): Promise<void>;
 }
 
 /** Builds the readers of sources and the writers of sinks: the spec's connectors (runtime/connectors) unless a run says otherwise. */
@@ -381,4 +388,10 @@ export interface SinkContext {
   readonly kafkaServers?: readonly string[];
   /** As SourceContext.appName. */
   readonly appName?: string;
+  /**
+   * Kafka transactions a process leaves open (it died) are aborted by the broker after this long; a restore must
+   * commit a prepared one before. Default 15 min; a distributed run sets a short one, since an open transaction holds
+   * back every read_committed consumer of its partitions.
+   */
+  readonly transactionTimeoutMs?: number;
 }

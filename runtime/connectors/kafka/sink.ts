@@ -4,7 +4,7 @@
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { SinkConnector, SinkContext, SinkDefinition } from '../../api.ts';
 import { kafkaClient, parseKafkaSinkOptions, type KafkaSinkOptions } from './options.ts';
-import { commitPrepared, TransactionalProducer, type PartitionerFunction, type PreparedTransaction } from './transactions.ts';
+import { AlternatingTransactions, commitPrepared, TRANSACTION_TIMEOUT_MS, type PartitionerFunction, type PreparedSlot } from './transactions.ts';
 
 /**
  * Bytes of keys and values per produce request, at most: kafkajs sends a partition's messages as one record batch,
@@ -29,12 +29,6 @@ function* requests(messages: Message[]): Generator<Message[]> {
   yield start === 0 ? messages : messages.slice(start);
 }
 
-/** What prepareCommit returns: the transaction of the checkpoint (null when it sent nothing) and its producer's slot. */
-export interface KafkaSinkPrepared {
-  readonly slot: number;
-  readonly transaction: PreparedTransaction | null;
-}
-
 /**
  * The Kafka sink in the delivery of `context.delivery`:
  * - `none` and `at_least_once`: an idempotent producer, acks from all in-sync replicas, each flush awaited; after a
@@ -42,10 +36,8 @@ export interface KafkaSinkPrepared {
  * - `exactly_once`: the output between two checkpoints is one Kafka transaction. prepareCommit waits for its sends
  *   and returns its producer id and epoch (the checkpoint keeps them); commit ends it once the checkpoint is
  *   complete. A crash between the two leaves it open: a restore commits it with the stored id and epoch (Flink's
- *   resumeTransaction) before anything else, so a `read_committed` consumer sees every record exactly once.
- *   Two transactional ids, `pipec-<app>-<sink>-0` and `-1`, take turns: the transaction after a checkpoint is on the
- *   other id, so committing the checkpoint's transaction on restore can never commit output no checkpoint covers.
- *   Opening the sink initializes both ids, which fences producers of an earlier run and aborts what they left open.
+ *   resumeTransaction) before anything else, so a `read_committed` consumer sees every record exactly once. The
+ *   transactions take turns on two ids, `pipec-<app>-<sink>-0` and `-1` (AlternatingTransactions).
  */
 export function createKafkaSink(definition: SinkDefinition, context: SinkContext): SinkConnector {
   return new KafkaSink(definition, parseKafkaSinkOptions(definition.options, context), context);
@@ -62,9 +54,8 @@ class KafkaSink implements SinkConnector {
   private pending: Message[] = [];
   /** none / at_least_once. */
   private producer: Producer | undefined;
-  /** exactly_once: the two transactional producers, and the one the current transaction is on. */
-  private transactional: TransactionalProducer[] = [];
-  private slot = 0;
+  /** exactly_once. */
+  private transactions: AlternatingTransactions | undefined;
 
   constructor(
     definition: SinkDefinition,
@@ -85,12 +76,10 @@ class KafkaSink implements SinkConnector {
         await this.producer.connect();
         return;
       }
-      const prepared = this.context.restore?.prepared as KafkaSinkPrepared | undefined;
-      if (prepared !== undefined && prepared.transaction !== null) await commitPrepared(this.kafka, prepared.transaction);
-      this.slot = prepared === undefined ? 0 : 1 - prepared.slot;
       const partitioner = this.partitionerFactory()() as PartitionerFunction;
-      this.transactional = [0, 1].map((slot) => new TransactionalProducer(this.kafka, `${this.transactionalIdBase}-${slot}`, partitioner));
-      for (const producer of this.transactional) await producer.open();
+      const timeoutMs = this.context.transactionTimeoutMs ?? TRANSACTION_TIMEOUT_MS;
+      this.transactions = new AlternatingTransactions(this.kafka, this.transactionalIdBase, partitioner, timeoutMs);
+      await this.transactions.open(this.context.restore?.prepared as PreparedSlot | undefined);
     } catch (error) {
       await this.close();
       throw new Error(`kafka sink '${this.options.topic}' at ${this.options.servers.join(',')}: ${(error as Error).message}`);
@@ -115,30 +104,36 @@ class KafkaSink implements SinkConnector {
     this.pending = [];
     for (const messages of requests(pending)) {
       if (this.producer !== undefined) await this.producer.send({ topic: this.options.topic, acks: -1, messages });
-      else await this.transactional[this.slot].send(this.options.topic, messages);
+      else await this.transactions!.send(this.options.topic, messages);
     }
   }
 
-  async prepareCommit(): Promise<KafkaSinkPrepared | undefined> {
+  async prepareCommit(): Promise<PreparedSlot | undefined> {
     await this.flush();
-    if (this.context.delivery !== 'exactly_once') return undefined;
-    const prepared = { slot: this.slot, transaction: this.transactional[this.slot].prepare() };
-    this.slot = 1 - this.slot;
-    return prepared;
+    return this.transactions?.prepare();
   }
 
   async commit(prepared: unknown): Promise<void> {
-    if (this.context.delivery !== 'exactly_once') return;
-    await this.transactional[(prepared as KafkaSinkPrepared).slot].commit();
+    await this.transactions?.commit(prepared as PreparedSlot);
+  }
+
+  async recover(prepared: unknown): Promise<void> {
+    const { transaction } = prepared as PreparedSlot;
+    if (transaction !== null) await commitPrepared(this.kafka, transaction);
+  }
+
+  async abort(): Promise<void> {
+    this.pending = [];
+    await this.transactions?.abort();
   }
 
   /** Output no checkpoint covers stays in an open transaction, which the next run's open aborts. */
   async close(): Promise<void> {
-    const { producer, transactional } = this;
+    const { producer, transactions } = this;
     this.producer = undefined;
-    this.transactional = [];
+    this.transactions = undefined;
     await producer?.disconnect();
-    for (const each of transactional) await each.close();
+    await transactions?.close();
   }
 
   private partitionerFactory(): () => PartitionerFunction {

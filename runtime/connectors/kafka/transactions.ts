@@ -14,7 +14,11 @@ export interface PreparedTransaction {
   readonly producerEpoch: number;
 }
 
-/** Longer than a restore usually takes: a transaction still open after it is aborted by the broker (and lost). */
+/**
+ * Longer than a restore usually takes: a transaction still open after it is aborted by the broker (and lost). A
+ * distributed run uses a shorter one (SinkContext.transactionTimeoutMs): the transaction a killed member left open
+ * holds back every read_committed consumer of its partitions until then.
+ */
 export const TRANSACTION_TIMEOUT_MS = 15 * 60_000;
 /** kafkajs's coordinator type of transaction coordinators (its protocol/coordinatorTypes). */
 const TRANSACTION_COORDINATOR = 1;
@@ -32,10 +36,10 @@ export class TransactionalProducer {
   private readonly producer: ReturnType<typeof createMessageProducer>;
   private sent = false;
 
-  constructor(kafka: Kafka, readonly transactionalId: string, partitioner: PartitionerFunction) {
+  constructor(kafka: Kafka, readonly transactionalId: string, partitioner: PartitionerFunction, transactionTimeoutMs: number) {
     this.cluster = createCluster(kafka);
     const logger = kafka.logger();
-    this.eos = createEosManager({ logger, cluster: this.cluster, transactionTimeout: TRANSACTION_TIMEOUT_MS, transactional: true, transactionalId });
+    this.eos = createEosManager({ logger, cluster: this.cluster, transactionTimeout: transactionTimeoutMs, transactional: true, transactionalId });
     this.producer = createMessageProducer({
       logger,
       cluster: this.cluster,
@@ -71,8 +75,73 @@ export class TransactionalProducer {
     this.sent = false;
   }
 
+  /** Drops what the open transaction holds (read_committed consumers never see it), so it holds nothing back. */
+  async abort(): Promise<void> {
+    if (!this.eos.isInTransaction()) return;
+    await this.eos.abort();
+    this.sent = false;
+  }
+
   async close(): Promise<void> {
     await this.cluster.disconnect();
+  }
+}
+
+/** What AlternatingTransactions.prepare returns: the checkpoint's transaction (null when it sent nothing) and its id's slot. */
+export interface PreparedSlot {
+  readonly slot: number;
+  readonly transaction: PreparedTransaction | null;
+}
+
+/**
+ * The output between two checkpoints as one transaction, on two transactional ids, `<base>-0` and `-1`, that take
+ * turns: the transaction after a checkpoint is on the other id, so committing the checkpoint's transaction on restore
+ * can never commit output no checkpoint covers. Opening first commits the prepared transaction of the checkpoint
+ * restored (Flink's resumeTransaction), then initializes both ids, which fences producers of an earlier run and
+ * aborts what they left open.
+ */
+export class AlternatingTransactions {
+  private producers: TransactionalProducer[] = [];
+  private slot = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly base: string,
+    private readonly partitioner: PartitionerFunction,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async open(restored: PreparedSlot | undefined): Promise<void> {
+    if (restored !== undefined && restored.transaction !== null) await commitPrepared(this.kafka, restored.transaction);
+    this.slot = restored === undefined ? 0 : 1 - restored.slot;
+    this.producers = [0, 1].map((slot) => new TransactionalProducer(this.kafka, `${this.base}-${slot}`, this.partitioner, this.timeoutMs));
+    for (const producer of this.producers) await producer.open();
+  }
+
+  send(topic: string, messages: Message[]): Promise<void> {
+    return this.producers[this.slot].send(topic, messages);
+  }
+
+  /** The checkpoint cuts here: the open transaction, every send acknowledged; later sends go to the other id. */
+  prepare(): PreparedSlot {
+    const prepared = { slot: this.slot, transaction: this.producers[this.slot].prepare() };
+    this.slot = 1 - this.slot;
+    return prepared;
+  }
+
+  commit(prepared: PreparedSlot): Promise<void> {
+    return this.producers[prepared.slot].commit();
+  }
+
+  /** Output no checkpoint covers is dropped (a run that ends without a final checkpoint, or gives its tasks up). */
+  async abort(): Promise<void> {
+    for (const producer of this.producers) await producer.abort();
+  }
+
+  async close(): Promise<void> {
+    const producers = this.producers;
+    this.producers = [];
+    for (const producer of producers) await producer.close();
   }
 }
 
@@ -100,7 +169,7 @@ export async function commitPrepared(kafka: Kafka, prepared: PreparedTransaction
         }
         throw new Error(
           `cannot commit transaction '${prepared.transactionalId}' (producer ${prepared.producerId}, epoch ${prepared.producerEpoch}) of the restored checkpoint: ` +
-            `${(error as Error).message}; its output is lost if the broker aborted it (it stayed open longer than ${TRANSACTION_TIMEOUT_MS / 60_000} min)`,
+            `${(error as Error).message}; its output is lost if the broker aborted it (it stayed open longer than the transaction timeout)`,
         );
       }
     }

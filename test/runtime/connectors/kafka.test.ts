@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JobDefinition, RawRecord, SinkConnector, SinkContext, SourceBatch, SourceReader } from '../../../runtime/api.ts';
 import { runJob } from '../../../runtime/executor.ts';
-import { createKafkaSink, type KafkaSinkPrepared } from '../../../runtime/connectors/kafka/sink.ts';
+import { createKafkaSink } from '../../../runtime/connectors/kafka/sink.ts';
+import type { PreparedSlot } from '../../../runtime/connectors/kafka/transactions.ts';
 import { createKafkaReader } from '../../../runtime/connectors/kafka/source.ts';
 import { useKafkaBroker } from '../../support/kafka-suite.ts';
 import { consumeAll, createTopic, kafkaClient, produce } from '../../support/kafka.ts';
@@ -147,7 +148,7 @@ describe('kafka sink, exactly once', () => {
     const first = sink();
     await first.open();
     for (const n of [1, 2, 3]) first.write({ n });
-    const prepared = (await first.prepareCommit!(1)) as KafkaSinkPrepared;
+    const prepared = (await first.prepareCommit!(1)) as PreparedSlot;
     expect(prepared.transaction).toMatchObject({ transactionalId: 'pipec-sink-test-out-0' });
     // After checkpoint 1 was written, before its commit, the process dies; its next transaction is open too.
     first.write({ n: 4 });
