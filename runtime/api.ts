@@ -359,8 +359,6 @@ export interface SinkConnector<T = unknown> extends SinkWriter<T> {
    * restores the tasks of a member that died): Kafka commits the transaction by its producer id and epoch.
    */
   recover?(prepared: unknown): Promise<void>;
-  /** The run gives its tasks up without a checkpoint (a rebalance): drop output no checkpoint covers, now. */
-  abort?(): Promise<void>;
 }
 
 /** Builds the readers of sources and the writers of sinks: the spec's connectors (runtime/connectors) unless a run says otherwise. */
@@ -394,4 +392,6 @@ export interface SinkContext {
    * back every read_committed consumer of its partitions.
    */
   readonly transactionTimeoutMs?: number;
+  /** In a distributed run: the id of this process's member, whose sinks use transactional ids and files of their own. */
+  readonly member?: string;
 }

@@ -17,8 +17,22 @@ import { JobMetrics } from './metrics.ts';
 import { LocalTasks } from './parallel/local.ts';
 import type { TaskRunner } from './parallel/runner.ts';
 import { WorkerTasks } from './parallel/workers.ts';
-import { taskEnvironment } from './task.ts';
-import { TaskGroup, type TaskContext } from './task-group.ts';
+import { taskEnvironment, type TaskEnvironment } from './task.ts';
+import { TaskGroup, type RestoredSources, type TaskContext } from './task-group.ts';
+import type { ExchangeBridge } from './distributed/bridge.ts';
+import { Reassigned } from './distributed/member.ts';
+import { checkParts, restoredSources, restoredWatermark } from './distributed/restore.ts';
+import {
+  EXCHANGE_PARTICIPANT,
+  memberCheckpoint,
+  memberCheckpoints,
+  memberSinkContext,
+  openBridge,
+  recoverOutput,
+  restoreMember,
+  runMember,
+  type MemberAttempt,
+} from './distributed/run.ts';
 
 export interface RunOptions {
   readonly parallelism: number;
@@ -54,6 +68,11 @@ export interface RunOptions {
   readonly kafkaServers?: readonly string[];
   /** `--app-name`, else the job's name: the default Kafka consumer group, part of Kafka transactional ids. */
   readonly appName?: string;
+  /**
+   * `--distributed`: this process is one member of the run, in the Kafka consumer group `<app>.members`, which
+   * assigns it tasks (runtime/distributed). Needs checkpoints, in a directory every member can reach.
+   */
+  readonly distributed?: boolean;
 }
 
 const specConnectors: Connectors = { source: createSourceReader, sink: createSinkConnector };
@@ -115,6 +134,7 @@ export interface StateSummary {
  * there is none) after the spec's delay, up to its attempts; then the run fails with the cause.
  */
 export async function runJob(job: JobDefinition, options: RunOptions): Promise<RunSummary> {
+  if (options.distributed === true) return runMember(job, options);
   let restore = options.restore;
   for (let restarts = 0; ; restarts++) {
     try {
@@ -130,37 +150,58 @@ export async function runJob(job: JobDefinition, options: RunOptions): Promise<R
   }
 }
 
-async function runAttempt(job: JobDefinition, options: RunOptions, restore: string | undefined): Promise<Omit<RunSummary, 'restarts'>> {
+/**
+ * One attempt of a run: of the whole job, or, in a distributed run, of the tasks the member's `assignment` gives it,
+ * each restored from the newest checkpoint that holds it (RestorePlan).
+ */
+export async function runAttempt(
+  job: JobDefinition,
+  options: RunOptions,
+  restore: string | undefined,
+  distributed?: MemberAttempt,
+): Promise<Omit<RunSummary, 'restarts'>> {
   const started = Date.now();
   const metrics = new JobMetrics();
   const connectors = options.connectors ?? specConnectors;
   const restored = restore === undefined ? undefined : await checkpointToRestore(restore, options.checkpoints?.directory, job, options.maxParallelism);
-  const coordinator = options.checkpoints === undefined ? undefined : await CheckpointCoordinator.start(job, options.checkpoints, options.parallelism, options.maxParallelism, restored);
+  const plan = distributed?.assignment.plan;
+  if (plan !== undefined) await checkParts(plan, job, options.maxParallelism);
+  const settings = distributed === undefined ? options.checkpoints : memberCheckpoints(options, distributed.member);
+  const restoredElsewhere = plan !== undefined && plan.parts.length > 0;
+  const coordinator = settings === undefined ? undefined : await CheckpointCoordinator.start(job, settings, options.parallelism, options.maxParallelism, restored, restoredElsewhere);
   const delivery: SinkContext['delivery'] = coordinator?.delivery ?? 'none';
   const sinks = new Map<string, SinkConnector>();
   // What every source, sink and task of the run is told, on whatever thread.
   const context: TaskContext = { parallelism: options.parallelism, cwd: options.cwd, kafkaServers: options.kafkaServers, appName: options.appName ?? job.name };
   let runner: TaskRunner | undefined;
+  let bridge: ExchangeBridge | undefined;
   try {
     for (const definition of job.sinks) {
       const restoreSink = restored === undefined ? undefined : { prepared: restored.metadata.sinks[definition.id] };
-      const sink = connectors.sink(definition, {
+      const sinkContext: SinkContext = {
         taskIndex: 0, parallelism: 1, outputPath: options.outputPath, delivery, restore: restoreSink, kafkaServers: context.kafkaServers, appName: context.appName,
-      });
-      await sink.open();
-      sinks.set(definition.id, sink);
+      };
+      sinks.set(definition.id, connectors.sink(definition, distributed === undefined ? sinkContext : memberSinkContext(sinkContext, distributed.member, settings!)));
     }
+    // Before any transactional id of this member is opened again (which would abort what it prepared).
+    if (distributed !== undefined) await recoverOutput(distributed, sinks);
+    for (const sink of sinks.values()) await sink.open();
     const workers = workerThreads(options, coordinator);
     if (workers > 1) {
       const { maxParallelism, log } = options;
       const settings = { ...context, module: options.workers!.module, workers, maxParallelism, log, batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE };
       runner = await WorkerTasks.start({ ...settings, restored: restored?.metadata }, sinks, metrics);
     } else {
-      runner = await localTasks(job, options, context, { metrics, connectors, restored, coordinator, sinks });
+      const environment = taskEnvironment(options.parallelism, options.maxParallelism, metrics, sinks);
+      const taskIndexes = distributed?.assignment.tasks ?? Array.from({ length: options.parallelism }, (_, index) => index);
+      const restoredSourcesOf = plan === undefined ? restored?.metadata : restoredSources(plan);
+      runner = await localTasks(job, options, context, environment, taskIndexes, { connectors, restoredSources: restoredSourcesOf, coordinator });
+      if (distributed !== undefined) bridge = await openBridge(distributed, settings!, environment.exchanges, options.log);
     }
-    return await runTasks(job, options, { started, metrics, restored, coordinator, sinks, runner });
+    return await runTasks(job, options, { started, metrics, restored, coordinator, sinks, runner, distributed: distributed && { ...distributed, bridge: bridge! } });
   } finally {
     await runner?.close();
+    await bridge?.close();
     for (const sink of sinks.values()) await sink.close();
     await coordinator?.close();
   }
@@ -171,24 +212,25 @@ const DEFAULT_BATCH_SIZE = 4096;
 /**
  * Worker threads for the tasks: `workers.count` (at most one per task), when the run names the job's module for
  * them to import. Tasks stay on the calling thread with in-memory connectors (`pipec test`), whose records cannot
- * cross threads, and under a state memory budget, whose loads read the backend next to the operators.
+ * cross threads, under a state memory budget, whose loads read the backend next to the operators, and in a
+ * distributed run, whose member exchanges records with the others on the calling thread.
  */
 function workerThreads(options: RunOptions, coordinator: CheckpointCoordinator | undefined): number {
-  if (options.workers === undefined || options.connectors !== undefined || coordinator?.memoryBudget !== undefined) return 1;
+  if (options.workers === undefined || options.connectors !== undefined || coordinator?.memoryBudget !== undefined || options.distributed === true) return 1;
   return Math.min(options.workers.count, options.parallelism);
 }
 
-/** Every task on this thread, one group, sharing the sinks and exchanges. */
+/** The tasks `taskIndexes` (every task of the run, or a member's) on this thread, one group, sharing the sinks and exchanges. */
 async function localTasks(
   job: JobDefinition,
   options: RunOptions,
   context: TaskContext,
-  parts: Pick<Attempt, 'metrics' | 'restored' | 'coordinator' | 'sinks'> & { readonly connectors: Connectors },
+  environment: TaskEnvironment,
+  taskIndexes: readonly number[],
+  parts: Pick<Attempt, 'coordinator'> & { readonly connectors: Connectors; readonly restoredSources: RestoredSources | undefined },
 ): Promise<LocalTasks> {
-  const { metrics, connectors, restored, coordinator, sinks } = parts;
-  const environment = taskEnvironment(options.parallelism, options.maxParallelism, metrics, sinks);
-  const taskIndexes = Array.from({ length: options.parallelism }, (_, index) => index);
-  const group = await TaskGroup.open(job, taskIndexes, environment, connectors, { ...context, log: options.log }, restored?.metadata);
+  const { connectors, restoredSources, coordinator } = parts;
+  const group = await TaskGroup.open(job, taskIndexes, environment, connectors, { ...context, log: options.log }, restoredSources);
   const runner = new LocalTasks(group, options.maxParallelism, options.batchSize ?? DEFAULT_BATCH_SIZE, coordinator?.memoryBudget, coordinator?.restoreBudget);
   coordinator?.memoryBudget?.share(runner.operators);
   return runner;
@@ -201,15 +243,21 @@ interface Attempt {
   readonly coordinator: CheckpointCoordinator | undefined;
   readonly sinks: Map<string, SinkConnector>;
   readonly runner: TaskRunner;
+  readonly distributed: (MemberAttempt & { readonly bridge: ExchangeBridge }) | undefined;
 }
 
 async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attempt): Promise<Omit<RunSummary, 'restarts'>> {
-  const { started, metrics, restored, coordinator, sinks, runner } = attempt;
+  const { started, metrics, restored, coordinator, sinks, runner, distributed } = attempt;
+  const bridge = distributed?.bridge;
+  // What checkpoints cut through and flushes write out: the sinks, and a member's exchange with the others.
+  const participants: ReadonlyMap<string, SinkConnector> = bridge === undefined ? sinks : new Map([...sinks, [EXCHANGE_PARTICIPANT, bridge]]);
   // Only tasks on this thread can spill state: the memory budget's loads work on their operators directly.
   const budget = runner instanceof LocalTasks ? coordinator?.memoryBudget : undefined;
   const localTaskList = runner instanceof LocalTasks ? runner.group.tasks : [];
   let restoredFrom: RunSummary['restoredFrom'];
-  if (restored !== undefined) {
+  if (distributed !== undefined) {
+    restoredFrom = await restoreMember(distributed.assignment.plan, job, options, runner.restoreTarget);
+  } else if (restored !== undefined) {
     const restoring = performance.now();
     const stateRows = await restoreKeyedState(restored, job, options.parallelism, runner.restoreTarget, options.log);
     // The rows restored into memory were measured against sizes learnt on the way: evict what exceeds the budget.
@@ -228,7 +276,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   };
 
   let recordsIn = 0;
-  let watermark = restored?.metadata.watermark ?? -Infinity;
+  let watermark = distributed !== undefined ? restoredWatermark(distributed.assignment.plan) : (restored?.metadata.watermark ?? -Infinity);
   let stoppedBy: RunSummary['stoppedBy'] = 'end of input';
   let lastProgress = started;
   let checkpoints = 0;
@@ -271,7 +319,12 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       watermark = step;
       if (budget === undefined) {
         measureState();
-        await runner.advance(step);
+        if (bridge !== undefined) bridge.firing = true;
+        try {
+          await runner.advance(step);
+        } finally {
+          if (bridge !== undefined) bridge.firing = false;
+        }
       } else {
         // As TaskRunner.advance does it: operator by operator, each across all tasks.
         for (let level = 0; level < operatorCount; level++) await fire(budget, level, step);
@@ -286,7 +339,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   };
 
   const flushSinks = async () => {
-    for (const sink of sinks.values()) await sink.flush();
+    for (const sink of participants.values()) await sink.flush();
   };
 
   /** Called between phases: every record polled so far is through, a consistent cut. */
@@ -295,7 +348,8 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     lastCheckpoint = await coordinator!.take({
       snapshot: (full) => runner.snapshot(full),
       sourcePositions: () => runner.sourcePositions(),
-      sinks,
+      member: distributed === undefined ? undefined : () => memberCheckpoint(distributed, runner),
+      sinks: participants,
       watermark,
       recordsIn,
     });
@@ -313,10 +367,19 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   options.signal?.addEventListener('abort', onAbort);
   try {
     for (;;) {
+      // The group changed: the member's tasks go on from their checkpoints wherever Kafka assigns them now.
+      if (distributed?.member.reassigned === true) throw new Reassigned();
       const { polled, ended, low } = await runner.poll(options.maxRecords > 0 ? options.maxRecords - recordsIn : Infinity);
+      const received = bridge?.poll() ?? 0;
       recordsIn += polled;
       const now = Date.now();
-      if (low !== Infinity) await advanceWatermark(low);
+      // A member's watermark also waits for what the other members' sources allow; when every source of the run
+      // has ended, the end of input fires what is left, as in a run of one process.
+      const allowed = bridge === undefined ? low : Math.min(low, bridge.low());
+      if (allowed !== Infinity) await advanceWatermark(allowed);
+      else if (ended && bridge?.othersEnded() === true) await advanceWatermark(Infinity);
+      // Said after what the poll sent them, in the same partitions: a member reading it has read those first.
+      bridge?.announce(low, ended);
       await runner.processingTime(now);
       await settle();
       measureState();
@@ -329,7 +392,8 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
         lastProgress = now;
         options.onProgress({ elapsedMs: now - started, recordsIn, recordsOut: totalWritten(sinks), watermark, checkpoint: lastCheckpoint });
       }
-      if (ended) break;
+      // A member's input also comes from the other members, which go on after its own sources end.
+      if (ended && bridge === undefined) break;
       if (options.maxRecords > 0 && recordsIn >= options.maxRecords) {
         stoppedBy = 'record limit';
         break;
@@ -340,7 +404,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
       }
       if (options.signal?.aborted) break;
       // An unbounded source with nothing new: give timers and signals a turn before polling again.
-      if (polled === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (polled === 0 && received === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     // At the end of the input the final watermark fires every open window (Flink's end-of-input MAX_WATERMARK).
     // A run stopped early drains them too, unless it takes checkpoints: then its final checkpoint keeps the open

@@ -13,6 +13,8 @@ import { TaskRuntime, type TaskEnvironment } from './task.ts';
 import { WatermarkTracker } from './time/watermarks.ts';
 
 export interface OpenSource {
+  /** The index of the task whose splits the reader reads. */
+  readonly task: number;
   readonly definition: SourceDefinition;
   readonly reader: SourceReader;
   readonly entry: SourceEntry;
@@ -84,6 +86,7 @@ export class TaskGroup {
         await reader.open();
         // A reader knows its splits once open (a Kafka reader asks the broker for the partitions).
         const source: OpenSource = {
+          task: task.index,
           definition,
           reader,
           entry: entries[definition.id],
@@ -211,14 +214,16 @@ export class TaskGroup {
    */
   async sourcePositions(into: SourcePositions = {}): Promise<SourcePositions> {
     for (const { reader } of this.sources) await reader.flush?.();
-    for (const { definition, reader, watermarks } of this.sources) {
-      const splits = (into[definition.id] ??= {});
-      for (const split of reader.splits) {
-        const maxEventTime = watermarks.maxEventTime(reader.splitsInOrder === true ? IN_ORDER : split);
-        splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
-      }
-    }
+    for (const source of this.sources) addPositions(source, into);
     return into;
+  }
+
+  /** As sourcePositions, per task index: a distributed run restores each task from its own checkpoint. */
+  async sourcePositionsByTask(): Promise<Record<string, SourcePositions>> {
+    for (const { reader } of this.sources) await reader.flush?.();
+    const byTask: Record<string, SourcePositions> = {};
+    for (const source of this.sources) addPositions(source, (byTask[source.task] ??= {}));
+    return byTask;
   }
 
   /**
@@ -294,6 +299,15 @@ export class TaskGroup {
     if (logged < LOGGED_BAD_RECORDS) this.log(`bad record in source ${id} at ${position}: ${error}`);
     if (logged === LOGGED_BAD_RECORDS) this.log(`source ${id}: more bad records; only their count is reported from here on`);
     this.loggedBad.set(id, logged + 1);
+  }
+}
+
+/** Where each split of a source resumes, and the highest event time it saw, into `into`. */
+function addPositions({ definition, reader, watermarks }: OpenSource, into: SourcePositions): void {
+  const splits = (into[definition.id] ??= {});
+  for (const split of reader.splits) {
+    const maxEventTime = watermarks.maxEventTime(reader.splitsInOrder === true ? IN_ORDER : split);
+    splits[split] = { position: reader.checkpointPosition(split), maxEventTime: Number.isFinite(maxEventTime) ? maxEventTime : null };
   }
 }
 

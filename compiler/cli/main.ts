@@ -64,6 +64,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--workers <n>', 'worker threads the tasks run on (at most one per task; 1 = all on the main thread)', positiveInt('--workers'), availableParallelism())
     .option('--duration <seconds>', 'stop after this many seconds (0 = until the sources end or SIGINT/SIGTERM)', nonNegativeNumber('--duration'), 0)
     .option('--records <n>', 'stop after this many source records', nonNegativeInt('--records'), 0)
+    .option('--distributed', 'run as one member of a run over several processes: the Kafka group <app>.members assigns the tasks (see the README)')
     .option('--kafka-servers <list>', 'bootstrap servers of every Kafka source and sink, HOST:PORT[,HOST:PORT…] (default localhost:9092)', kafkaServers)
     .option('--output-path <dir>', 'sets the `output` parameter when the spec declares one; relative file sink paths resolve against it')
     .option('--checkpoint-dir <dir>', "where checkpoints are written; turns them on (default with `checkpoints:` in the spec: .pipec/checkpoints/<pipeline>)")
@@ -269,6 +270,7 @@ interface RunCliOptions {
   duration: number;
   records: number;
   kafkaServers?: string[];
+  distributed?: boolean;
   outputPath?: string;
   checkpointDir?: string;
   restore?: string;
@@ -314,6 +316,9 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
   const loaded = (await import(pathToFileURL(bundlePath).href)) as LoadedBundle;
   const job = loaded.default;
   const checkpoints = checkpointSettings(job, options);
+  if (options.distributed === true && checkpoints === undefined) {
+    throw new UsageError('--distributed needs checkpoints, in a directory every member can reach: pass --checkpoint-dir (or declare `checkpoints:` in the spec)');
+  }
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -341,6 +346,7 @@ async function run(io: CliIo, target: string, options: RunCliOptions): Promise<n
       outputPath,
       kafkaServers: options.kafkaServers,
       appName: name,
+      distributed: options.distributed,
       signal: controller.signal,
       log: (line) => io.err(`${name}: ${line}\n`),
       onProgress: io.isTerminal

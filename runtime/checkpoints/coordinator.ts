@@ -27,6 +27,7 @@ import {
   writeCheckpoint,
   type CheckpointLocation,
   type CheckpointMetadata,
+  type MemberCheckpoint,
 } from './storage.ts';
 
 /** How a run takes checkpoints: the spec's `checkpoints:` and `state:`, with the command line's directory. */
@@ -53,6 +54,8 @@ export interface CheckpointCut {
   readonly sinks: ReadonlyMap<string, SinkConnector>;
   readonly watermark: number;
   readonly recordsIn: number;
+  /** In a distributed run: the member's tasks, each with its own positions (CheckpointMetadata.member). */
+  member?(): Promise<MemberCheckpoint>;
 }
 
 export interface CheckpointStats {
@@ -169,6 +172,8 @@ export class CheckpointCoordinator {
     parallelism: number,
     maxParallelism: number,
     restored: CheckpointToRestore | undefined,
+    /** A distributed run's member restored its tasks from members' checkpoints (runtime/distributed/restore.ts). */
+    restoredElsewhere = false,
   ): Promise<CheckpointCoordinator> {
     if (settings.memoryBudgetBytes !== undefined && settings.backend !== 'rocksdb') {
       throw new Error(`a state memory budget needs the rocksdb state backend, which keeps evicted rows; the job's backend is ${settings.backend}`);
@@ -182,7 +187,8 @@ export class CheckpointCoordinator {
     // Ids only grow, also after restoring a checkpoint of another directory: sinks name pending output by them.
     const nextId = Math.max(await nextCheckpointId(settings.directory), (restored?.metadata.id ?? 0) + 1);
     const budget = settings.memoryBudgetBytes === undefined ? undefined : new MemoryBudget(settings.memoryBudgetBytes, backend, maxParallelism);
-    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, restored !== undefined && !reuse, budget);
+    const needsFullSnapshot = (restored !== undefined && !reuse) || restoredElsewhere;
+    return new CheckpointCoordinator(job, settings, parallelism, maxParallelism, backend, work, nextId, needsFullSnapshot, budget);
   }
 
   get delivery(): RunCheckpointSettings['mode'] {
@@ -202,6 +208,7 @@ export class CheckpointCoordinator {
     await this.backend.write(rows);
     this.needsFullSnapshot = false;
     const sources = await cut.sourcePositions();
+    const member = await cut.member?.();
     const prepared: Record<string, unknown> = {};
     for (const [sinkId, sink] of cut.sinks) if (sink.prepareCommit !== undefined) prepared[sinkId] = await sink.prepareCommit(id);
 
@@ -229,6 +236,7 @@ export class CheckpointCoordinator {
         recordsIn: cut.recordsIn,
         stateRows,
         ...stats,
+        ...(member === undefined ? {} : { member }),
       }),
     );
     for (const [sinkId, sink] of cut.sinks) if (sinkId in prepared) await sink.commit!(prepared[sinkId]);

@@ -6,7 +6,7 @@
 //   <checkpoint-dir>/work/<run>/                 the live RocksDB of a running job (hard links need one file system)
 
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { StateSchema } from '../api.ts';
 import type { StateBackendKind } from '../state/backend.ts';
@@ -43,6 +43,18 @@ export interface CheckpointMetadata {
   readonly stateRows: number;
   readonly stateBytes: number;
   readonly sharedBytes: number;
+  /** In a distributed run (`pipec run --distributed`): the member that took it, and which tasks it holds. */
+  readonly member?: MemberCheckpoint;
+}
+
+/** A member's part of a distributed run's state: its tasks, each restorable on its own by whichever member gets it. */
+export interface MemberCheckpoint {
+  readonly id: string;
+  readonly tasks: readonly number[];
+  /** Per task: the offset of its exchange partition where it resumes. */
+  readonly exchangeOffsets: Readonly<Record<string, number>>;
+  /** Per task: where its sources' splits resume (`sources` holds them all). */
+  readonly taskSources: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, SplitCheckpoint>>>>>>;
 }
 
 export interface SplitCheckpoint {
@@ -59,9 +71,17 @@ export interface CheckpointLocation {
 
 /** The complete checkpoints under `directory`, oldest first. */
 export async function listCheckpoints(directory: string): Promise<CheckpointLocation[]> {
+  return completeCheckpoints(directory);
+}
+
+/**
+ * As listCheckpoints, without waiting: a distributed run's member plans its restore in the Kafka consumer's join
+ * callback, before the next fetch.
+ */
+export function completeCheckpoints(directory: string): CheckpointLocation[] {
   let names: string[];
   try {
-    names = await readdir(directory);
+    names = readdirSync(directory);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -98,7 +118,16 @@ export async function findCheckpoint(restore: string, checkpointDirectory: strin
 }
 
 export async function readMetadata(checkpoint: string): Promise<CheckpointMetadata> {
-  const metadata = JSON.parse(await readFile(join(checkpoint, METADATA_FILE), 'utf8')) as CheckpointMetadata;
+  return checkedMetadata(checkpoint, await readFile(join(checkpoint, METADATA_FILE), 'utf8'));
+}
+
+/** As readMetadata, without waiting (completeCheckpoints says why). */
+export function readMetadataNow(checkpoint: string): CheckpointMetadata {
+  return checkedMetadata(checkpoint, readFileSync(join(checkpoint, METADATA_FILE), 'utf8'));
+}
+
+function checkedMetadata(checkpoint: string, text: string): CheckpointMetadata {
+  const metadata = JSON.parse(text) as CheckpointMetadata;
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(`checkpoint ${checkpoint} has format ${metadata.format}; this pipec reads format ${CHECKPOINT_FORMAT}`);
   }

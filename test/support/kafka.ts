@@ -47,7 +47,18 @@ export async function createTopic(broker: KafkaBroker, topic: string, partitions
   const admin = kafkaClient(broker).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    // kafkajs's createTopics gives up when the broker's metadata does not list the new topic yet (a broker just
+    // started): then ask again, and until every partition has a leader.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (attempt === 0) await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        if (topics[0]?.partitions.length === partitions && topics[0].partitions.every(({ leader }) => leader >= 0)) return;
+      } catch (error) {
+        if (attempt >= 50) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     await admin.disconnect();
   }

@@ -24,13 +24,15 @@ export function parseFileSinkOptions(options: Readonly<Record<string, unknown>>)
 /**
  * The file a task writes. With parallelism 1 it is the spec's path; with more tasks every task writes its own file,
  * the task index inserted before the extension (`out/revenue.jsonl` → `out/revenue-0.jsonl`, `out/revenue-1.jsonl`),
- * so tasks never interleave partial lines in one file.
+ * so tasks never interleave partial lines in one file. A member of a distributed run writes a file of its own
+ * (`out/revenue.member-1f3a9c2e.jsonl`): it starts afresh, and must not cut what an earlier member wrote there.
  */
 export function taskFilePath(path: string, context: SinkContext): string {
   const absolute = resolve(context.outputPath, path);
-  if (context.parallelism === 1) return absolute;
   const extension = extname(absolute);
-  return join(dirname(absolute), `${basename(absolute, extension)}-${context.taskIndex}${extension}`);
+  const member = context.member === undefined ? '' : `.member-${context.member.slice(0, 8)}`;
+  const task = context.parallelism === 1 ? '' : `-${context.taskIndex}`;
+  return member === '' && task === '' ? absolute : join(dirname(absolute), `${basename(absolute, extension)}${member}${task}${extension}`);
 }
 
 /**

@@ -13,7 +13,7 @@ import { AlternatingTransactions, commitPrepared, TRANSACTION_TIMEOUT_MS, type P
 const REQUEST_BYTES = 256 * 1024;
 
 /** The messages in runs of at most REQUEST_BYTES (by the UTF-16 length of their text: about their bytes). */
-function* requests(messages: Message[]): Generator<Message[]> {
+export function* produceRequests(messages: Message[]): Generator<Message[]> {
   let start = 0;
   let bytes = 0;
   for (let index = 0; index < messages.length; index++) {
@@ -102,7 +102,7 @@ class KafkaSink implements SinkConnector {
     if (this.pending.length === 0) return;
     const pending = this.pending;
     this.pending = [];
-    for (const messages of requests(pending)) {
+    for (const messages of produceRequests(pending)) {
       if (this.producer !== undefined) await this.producer.send({ topic: this.options.topic, acks: -1, messages });
       else await this.transactions!.send(this.options.topic, messages);
     }
@@ -120,11 +120,6 @@ class KafkaSink implements SinkConnector {
   async recover(prepared: unknown): Promise<void> {
     const { transaction } = prepared as PreparedSlot;
     if (transaction !== null) await commitPrepared(this.kafka, transaction);
-  }
-
-  async abort(): Promise<void> {
-    this.pending = [];
-    await this.transactions?.abort();
   }
 
   /** Output no checkpoint covers stays in an open transaction, which the next run's open aborts. */

@@ -75,13 +75,6 @@ export class TransactionalProducer {
     this.sent = false;
   }
 
-  /** Drops what the open transaction holds (read_committed consumers never see it), so it holds nothing back. */
-  async abort(): Promise<void> {
-    if (!this.eos.isInTransaction()) return;
-    await this.eos.abort();
-    this.sent = false;
-  }
-
   async close(): Promise<void> {
     await this.cluster.disconnect();
   }
@@ -131,11 +124,6 @@ export class AlternatingTransactions {
 
   commit(prepared: PreparedSlot): Promise<void> {
     return this.producers[prepared.slot].commit();
-  }
-
-  /** Output no checkpoint covers is dropped (a run that ends without a final checkpoint, or gives its tasks up). */
-  async abort(): Promise<void> {
-    for (const producer of this.producers) await producer.abort();
   }
 
   async close(): Promise<void> {
