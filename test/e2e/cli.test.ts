@@ -73,6 +73,7 @@ describe('pipec command line', () => {
     [['run', 'pipelines/revenue.yaml', '--param', 'threshold'], /expected name=value, got "threshold"/],
     [['run', 'pipelines/revenue.yaml', '--kafka-servers', 'localhost'], /--kafka-servers takes HOST:PORT\[,HOST:PORT…\], got "localhost" in "localhost"/],
     [['run', 'pipelines/revenue.yaml', '--kafka-servers', 'a:9092,b:99999'], /got "b:99999"/],
+    [['run', 'pipelines/sessions.yaml', '--distributed'], /--distributed needs checkpoints, in a directory every member can reach: pass --checkpoint-dir/],
     [['validate'], /missing required argument 'spec'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['validate', 'no/such/file.yaml'], /no such spec file: no\/such\/file\.yaml/],
