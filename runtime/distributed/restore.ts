@@ -46,8 +46,8 @@ export function planRestore(checkpointDirectory: string, tasks: readonly number[
   const newest = new Map<number, { location: CheckpointLocation; metadata: RestorePart['metadata'] }>();
   for (const directory of completeMemberDirectories(checkpointDirectory)) {
     for (const location of completeCheckpoints(directory)) {
-      const metadata = readMetadataNow(location.path);
-      if (metadata.member === undefined) continue;
+      const metadata = readIfThere(location.path);
+      if (metadata?.member === undefined) continue;
       for (const task of metadata.member.tasks) {
         if (!tasks.includes(task)) continue;
         const known = newest.get(task);
@@ -68,6 +68,16 @@ export function planRestore(checkpointDirectory: string, tasks: readonly number[
     exchangeOffsets.set(task, chosen.metadata.member.exchangeOffsets[task] ?? 0);
   }
   return { parts: [...parts.values()], exchangeOffsets };
+}
+
+/** A checkpoint's metadata; undefined when its member pruned it since it was listed. */
+function readIfThere(path: string): CheckpointMetadata | undefined {
+  try {
+    return readMetadataNow(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 function completeMemberDirectories(checkpointDirectory: string): string[] {
