@@ -6,6 +6,7 @@ import {
   CheckpointCoordinator,
   checkpointToRestore,
   restoreKeyedState,
+  type CheckpointParticipant,
   type CheckpointStats,
   type CheckpointToRestore,
   type RunCheckpointSettings,
@@ -250,7 +251,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   const { started, metrics, restored, coordinator, sinks, runner, distributed } = attempt;
   const bridge = distributed?.bridge;
   // What checkpoints cut through and flushes write out: the sinks, and a member's exchange with the others.
-  const participants: ReadonlyMap<string, SinkConnector> = bridge === undefined ? sinks : new Map([...sinks, [EXCHANGE_PARTICIPANT, bridge]]);
+  const participants: ReadonlyMap<string, CheckpointParticipant> = bridge === undefined ? sinks : new Map<string, CheckpointParticipant>([...sinks, [EXCHANGE_PARTICIPANT, bridge]]);
   // Only tasks on this thread can spill state: the memory budget's loads work on their operators directly.
   const budget = runner instanceof LocalTasks ? coordinator?.memoryBudget : undefined;
   const localTaskList = runner instanceof LocalTasks ? runner.group.tasks : [];

@@ -45,13 +45,19 @@ export interface RunCheckpointSettings {
   readonly memoryBudgetBytes?: number;
 }
 
+/**
+ * What commits its output with checkpoints (Flink's two-phase commit): a sink, or a distributed run's exchange with
+ * the other members.
+ */
+export type CheckpointParticipant = Pick<SinkConnector, 'flush' | 'prepareCommit' | 'commit'>;
+
 /** The parts of a run a checkpoint cuts through. */
 export interface CheckpointCut {
   /** The operators' keyed state rows: those changed since the previous checkpoint, or every one with `full`. */
   snapshot(full: boolean): Promise<StateSnapshot>;
   /** Where each source split resumes (readers first make durable what they keep for themselves: SourceReader.flush). */
   sourcePositions(): Promise<SourcePositions>;
-  readonly sinks: ReadonlyMap<string, SinkConnector>;
+  readonly sinks: ReadonlyMap<string, CheckpointParticipant>;
   readonly watermark: number;
   readonly recordsIn: number;
   /** In a distributed run: the member's tasks, each with its own positions (CheckpointMetadata.member). */

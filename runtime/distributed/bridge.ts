@@ -8,7 +8,8 @@
 // committed with the member's checkpoints (as a Kafka sink's), and members read it read_committed: a record another
 // member's task sends arrives once its checkpoint completes, and never when that member dies before.
 
-import type { Key, SinkConnector } from '../api.ts';
+import type { Key } from '../api.ts';
+import type { CheckpointParticipant } from '../checkpoints/coordinator.ts';
 import { commitPrepared, type AlternatingTransactions, type PreparedSlot } from '../connectors/kafka/transactions.ts';
 import { produceRequests } from '../connectors/kafka/sink.ts';
 import type { Exchange } from '../task.ts';
@@ -20,7 +21,7 @@ type ExchangeMessage = readonly ['r', string, Key, number, unknown] | readonly [
 /** Exchange messages that are not what a member writes, logged one by one; past this, counted. */
 const LOGGED_BAD_MESSAGES = 20;
 
-export class ExchangeBridge implements SinkConnector {
+export class ExchangeBridge implements CheckpointParticipant {
   /** Records sent to other members' tasks. */
   written = 0;
   /** Records received from other members' tasks. */
@@ -77,10 +78,6 @@ export class ExchangeBridge implements SinkConnector {
         if (!this.local.has(task)) exchange.receivers[task] = this.remoteReceiver(id, task);
       }
     }
-  }
-
-  write(): void {
-    throw new Error('the exchange bridge takes records through its exchanges, not as a sink');
   }
 
   /** Hands the records other members sent to this member's tasks to their receivers; returns how many. */
