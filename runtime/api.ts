@@ -1,6 +1,8 @@
 // The contract between generated code and the runtime: a job definition, the task it builds its operators on,
 // and the interfaces of sources, sinks and operators. Generated code imports only runtime/index.ts.
 
+import type { JsonScanner } from './json-scanner.ts';
+
 /** What a generated module exports as default. */
 export interface JobDefinition {
   readonly name: string;
@@ -28,6 +30,13 @@ export interface SourceDefinition {
   readonly options: Readonly<Record<string, unknown>>;
   /** Turns one raw value of the source into a typed record, or reports why it does not match the type. */
   readonly decode: (raw: RawRecord, decoder: Decoder) => unknown;
+  /**
+   * Reads one line of JSON text straight into a typed record, as JSON.parse and `decode` would, or returns undefined
+   * when the line is not the common case it reads (a flat object of plain values that decode takes as they are):
+   * JSON.parse and `decode` then read the line, and say what is wrong with it. Generated for a source of JSON lines
+   * whose record type has only primitive fields; absent, every line goes through JSON.parse and `decode`.
+   */
+  readonly parse?: (line: string, scanner: JsonScanner) => unknown;
   readonly eventTime: EventTimeDefinition | undefined;
 }
 

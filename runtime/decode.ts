@@ -102,7 +102,7 @@ function toBool(value: unknown, lenient: boolean): boolean | undefined {
  * Epoch ms from a number, a string of digits (epoch ms), or an ISO-8601 string. A date and time without a zone
  * is read as UTC, not as the machine's local time, so a pipeline gives the same result on every machine.
  */
-function toTimestamp(value: unknown): number | undefined {
+export function toTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value !== 'string') return undefined;
   if (EPOCH_MILLISECONDS.test(value)) return Number(value);

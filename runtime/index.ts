@@ -4,6 +4,7 @@ export { defineJob } from './job.ts';
 export { runJob, type RunOptions, type RunSummary, type RunProgress } from './executor.ts';
 export { serveTasks } from './parallel/worker.ts';
 export * from './decode.ts';
+export { JsonScanner } from './json-scanner.ts';
 export * from './windows/index.ts';
 export * from './aggregates/index.ts';
 export * from './operators/index.ts';

@@ -8,6 +8,7 @@ import type { RestoreTarget } from './checkpoints/coordinator.ts';
 import { residentRowsOf, type MemoryBudget } from './checkpoints/memory-budget.ts';
 import type { SplitCheckpoint } from './checkpoints/storage.ts';
 import { RecordDecoder } from './decode.ts';
+import { JsonScanner } from './json-scanner.ts';
 import type { JobMetrics } from './metrics.ts';
 import { TaskRuntime, type TaskEnvironment } from './task.ts';
 import { WatermarkTracker } from './time/watermarks.ts';
@@ -55,6 +56,7 @@ export class TaskGroup {
   recordsIn = 0;
   readonly sources: OpenSource[] = [];
   private readonly decoder = new RecordDecoder();
+  private readonly scanner = new JsonScanner();
   private readonly loggedBad = new Map<string, number>();
 
   private constructor(
@@ -246,33 +248,22 @@ export class TaskGroup {
     const { values, positions, split, errors, times } = batch;
     const watermarkSplit = source.reader.splitsInOrder === true ? IN_ORDER : split;
     const eventTime = definition.eventTime;
-    const decoder = this.decoder;
+    // The generated parser converts as the strict readers do, so it reads lines of JSON text only.
+    const parse = batch.encoding === 'json-text' && !batch.lenient ? definition.parse : undefined;
+    const scanner = this.scanner;
     const now = Date.now();
-    decoder.lenient = batch.lenient;
+    this.decoder.lenient = batch.lenient;
     const count = values.length;
     for (let i = 0; i < count; i++) {
-      let raw = values[i];
       if (errors !== undefined && errors[i] !== undefined) {
-        this.reject(source, split, positions[i], errors[i]!, raw, now);
+        this.reject(source, split, positions[i], errors[i]!, values[i], now);
         continue;
       }
-      if (batch.encoding === 'json-text') {
-        try {
-          raw = JSON.parse(raw as string);
-        } catch (error) {
-          this.reject(source, split, positions[i], `unparsable JSON: ${(error as Error).message}`, raw, now);
-          continue;
-        }
-      }
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-        this.reject(source, split, positions[i], 'expected a JSON object', values[i], now);
-        continue;
-      }
-      decoder.error = undefined;
-      const record = definition.decode(raw as Record<string, unknown>, decoder);
-      if (decoder.error !== undefined) {
-        this.reject(source, split, positions[i], decoder.error, values[i], now);
-        continue;
+      // A line the parser does not take (undefined) goes through JSON.parse and the decoder.
+      let record = parse === undefined ? undefined : parse(values[i] as string, scanner);
+      if (record === undefined) {
+        record = this.decode(source, batch, i, now);
+        if (record === undefined) continue;
       }
       // Event time from a field of the record, else the source's own time of it (a Kafka record timestamp).
       const time = eventTime === undefined ? now : eventTime.extract !== undefined ? eventTime.extract(record) : times![i];
@@ -282,6 +273,32 @@ export class TaskGroup {
     this.metrics.received(definition.id, count);
     this.recordsIn += count;
     return count;
+  }
+
+  /** Value `i` of the batch as a typed record, or undefined when it was rejected (it does not parse or decode). */
+  private decode(source: OpenSource, batch: SourceBatch, i: number, now: number): unknown {
+    const { split, positions, values } = batch;
+    let raw = values[i];
+    if (batch.encoding === 'json-text') {
+      try {
+        raw = JSON.parse(raw as string);
+      } catch (error) {
+        this.reject(source, split, positions[i], `unparsable JSON: ${(error as Error).message}`, raw, now);
+        return undefined;
+      }
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      this.reject(source, split, positions[i], 'expected a JSON object', values[i], now);
+      return undefined;
+    }
+    const decoder = this.decoder;
+    decoder.error = undefined;
+    const record = source.definition.decode(raw as Record<string, unknown>, decoder);
+    if (decoder.error !== undefined) {
+      this.reject(source, split, positions[i], decoder.error, values[i], now);
+      return undefined;
+    }
+    return record;
   }
 
   private reject(source: OpenSource, split: number, offset: number, error: string, raw: unknown, time: number): void {

@@ -4,7 +4,7 @@ import { locate } from '../ir/source.ts';
 import { assertNever, type SpecExpr } from '../ir/expr.ts';
 import { formatDuration } from '../ir/duration.ts';
 import type { Aggregate, AggregateFunction, KeySpec, SinkNode, SourceNode, StepNode, StreamInfo, TypedPipeline, WindowSpec } from '../ir/pipeline.ts';
-import { isNumeric, type RecordType, type Type } from '../ir/types.ts';
+import { isNumeric, type Field, type RecordType, type Type } from '../ir/types.ts';
 import { aggregateArgumentType } from '../check/index.ts';
 import type { StateSchema } from '../../runtime/api.ts';
 import { printExpression, quote } from './expression.ts';
@@ -121,6 +121,7 @@ class Emitter {
     out.line(`import * as rt from '${this.options.runtimeImport}';`);
     this.recordTypes();
     this.decoders();
+    this.parsers();
     for (const step of pipeline.steps) if (step.kind === 'window') this.aggregation(step);
     this.job();
     out.line(`//# sourceMappingURL=${this.options.fileName}.map`);
@@ -243,6 +244,77 @@ class Emitter {
       case 'null':
         return 'rt.readJsonElement';
     }
+  }
+
+  // ---- parsers of JSON lines
+
+  private parsers(): void {
+    const done = new Set<string>();
+    for (const source of this.pipeline.sources) {
+      const type = this.parsedType(source);
+      if (type === undefined || done.has(type.name)) continue;
+      done.add(type.name);
+      this.parser(type);
+    }
+  }
+
+  /**
+   * The record type of a source that a generated parser reads, if any: the source reads lines of JSON text (the
+   * file source with `format: json`, its default), and its type has only primitive fields other than json, whose
+   * values are plain JSON values (nested ones would always make the parser give up).
+   */
+  private parsedType(source: SourceNode): RecordType | undefined {
+    const type = this.stream(source.id).type;
+    const jsonLines = source.connector === 'file' && (source.options.format ?? 'json') === 'json';
+    const flat = type.fields.every((field) => field.type.kind === 'primitive' && field.type.name !== 'json');
+    return jsonLines && flat ? type : undefined;
+  }
+
+  /**
+   * `parseOrder`: reads a line with rt.JsonScanner into the record the decoder would build, with the same fields in
+   * the same order, or gives up (undefined) and leaves the line to JSON.parse and the decoder.
+   */
+  private parser(type: RecordType): void {
+    const { out } = this;
+    const fields = type.fields.map((field) => ({ field, local: parserLocal(field.name), present: mustBePresent(field) }));
+    // Fields by the first character of their key, in the order of the fields.
+    const byInitial = new Map<string, typeof fields>();
+    for (const entry of fields) byInitial.set(entry.field.name[0], [...(byInitial.get(entry.field.name[0]) ?? []), entry]);
+    out.line();
+    out.line(`/**`);
+    out.line(` * Reads one ${type.name} straight from a line of JSON text; undefined when the line is not a flat object of plain values`);
+    out.line(` * that decode${type.name} takes as they are (then JSON.parse and decode${type.name} read it, and say what is wrong).`);
+    out.line(` */`);
+    out.block(`function parse${type.name}(line: string, scanner: rt.JsonScanner): ${type.name} | undefined`, () => {
+      for (const { field, local, present } of fields) {
+        const valueType = this.tsType(field.type, field.optional);
+        out.line(present ? `let ${local}: ${valueType} | undefined;` : `let ${local}: ${valueType} = null;`);
+      }
+      out.line('scanner.startObject(line);');
+      out.block('while (scanner.nextKey())', () => {
+        out.block('switch (scanner.keyInitial())', () => {
+          for (const [initial, entries] of byInitial) {
+            out.line(`case ${quote(initial)}:`);
+            out.indented(() => {
+              entries.forEach(({ field, local }, index) => {
+                out.line(`${index === 0 ? 'if' : 'else if'} (scanner.readKey(${quote(field.name)})) ${local} = scanner.${scannerMethod(field)}();`);
+              });
+              out.line('else scanner.skipMember();');
+              out.line('break;');
+            });
+          }
+          out.line('default:');
+          out.indented(() => out.line('scanner.skipMember();'));
+        });
+      });
+      out.line('if (scanner.gaveUp) return undefined;');
+      const required = fields.filter(({ present }) => present);
+      if (required.length > 0) {
+        out.line(`// A field is missing: decode${type.name} says what is wrong.`);
+        out.line(`if (${required.map(({ local }) => `${local} === undefined`).join(' || ')}) return undefined;`);
+      }
+      out.line(`return { ${fields.map(({ field, local }) => (local === field.name ? local : `${field.name}: ${local}`)).join(', ')} };`);
+    });
   }
 
   // ---- window aggregations
@@ -424,6 +496,7 @@ class Emitter {
         out.line(`connector: '${source.connector}',`);
         out.line(`options: ${literal(source.options)},`);
         out.line(`decode: decode${type.name},`);
+        if (this.parsedType(source) !== undefined) out.line(`parse: parse${type.name},`);
         const eventTime = source.eventTime;
         const bounds = eventTime && `maxOutOfOrdernessMs: ${eventTime.maxOutOfOrdernessMs}, idleTimeoutMs: ${eventTime.idleTimeoutMs}`;
         out.line(
@@ -738,6 +811,38 @@ class Emitter {
         assertNever(step);
     }
   }
+}
+
+/**
+ * Words a generated parser's local cannot be named: reserved words, the parser's parameters and the names its code
+ * uses, and `__proto__`, which the record literal must write as `__proto__: value`, as the decoder does.
+ */
+const PARSER_RESERVED = new Set([
+  ...['break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export', 'extends'],
+  ...['false', 'finally', 'for', 'function', 'if', 'implements', 'import', 'in', 'instanceof', 'interface', 'let', 'new', 'null'],
+  ...['package', 'private', 'protected', 'public', 'return', 'static', 'super', 'switch', 'this', 'throw', 'true', 'try', 'typeof'],
+  ...['var', 'void', 'while', 'with', 'yield', 'await', 'arguments', 'eval', 'undefined'],
+  ...['line', 'scanner', 'rt', '__proto__'],
+]);
+
+/** The local of a field in its parser: the field's name, or with a `$`, which no field name has, where it cannot be. */
+function parserLocal(name: string): string {
+  return PARSER_RESERVED.has(name) ? `${name}$` : name;
+}
+
+/**
+ * Whether a parser gives up when the field is missing from the line. An optional field that is missing is null, but
+ * the decoder reads a missing field named like a property of every object (`constructor`, `toString`) as that
+ * property, and fails: the parser leaves that line to it.
+ */
+function mustBePresent(field: Field): boolean {
+  return !field.optional || field.name in Object.prototype;
+}
+
+/** The JsonScanner method that reads a value of the field: `string`, `optionalInt`, …. */
+function scannerMethod(field: Field): string {
+  if (field.type.kind !== 'primitive') throw new Error(`pipec bug: no parser reads field ${field.name} of type ${field.type.kind}`);
+  return field.optional ? `optional${pascalCase(field.type.name)}` : field.type.name;
 }
 
 /** The streams a step produces: its id, or its branches for a split; plus late and invalid outputs. */

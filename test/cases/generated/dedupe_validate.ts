@@ -44,6 +44,49 @@ function decodeEvent(raw: rt.RawRecord, d: rt.Decoder): Event {
   };
 }
 
+/**
+ * Reads one Event straight from a line of JSON text; undefined when the line is not a flat object of plain values
+ * that decodeEvent takes as they are (then JSON.parse and decodeEvent read it, and say what is wrong).
+ */
+function parseEvent(line: string, scanner: rt.JsonScanner): Event | undefined {
+  let event_id: string | undefined;
+  let user_id: string | undefined;
+  let amount: number | undefined;
+  let country: string | null = null;
+  let ts: number | undefined;
+  scanner.startObject(line);
+  while (scanner.nextKey()) {
+    switch (scanner.keyInitial()) {
+      case 'e':
+        if (scanner.readKey('event_id')) event_id = scanner.string();
+        else scanner.skipMember();
+        break;
+      case 'u':
+        if (scanner.readKey('user_id')) user_id = scanner.string();
+        else scanner.skipMember();
+        break;
+      case 'a':
+        if (scanner.readKey('amount')) amount = scanner.float();
+        else scanner.skipMember();
+        break;
+      case 'c':
+        if (scanner.readKey('country')) country = scanner.optionalString();
+        else scanner.skipMember();
+        break;
+      case 't':
+        if (scanner.readKey('ts')) ts = scanner.timestamp();
+        else scanner.skipMember();
+        break;
+      default:
+        scanner.skipMember();
+    }
+  }
+  if (scanner.gaveUp) return undefined;
+  // A field is missing: decodeEvent says what is wrong.
+  if (event_id === undefined || user_id === undefined || amount === undefined || ts === undefined) return undefined;
+  return { event_id, user_id, amount, country, ts };
+}
+
 export default rt.defineJob({
   name: 'dedupe_validate',
   spec: 'test/cases/generated/dedupe_validate.yaml',
@@ -55,6 +98,7 @@ export default rt.defineJob({
       connector: 'file',
       options: { path: 'events.jsonl' },
       decode: decodeEvent,
+      parse: parseEvent,
       eventTime: { extract: (record: Event) => record.ts, maxOutOfOrdernessMs: 2000, idleTimeoutMs: 0 },
     },
   ],

@@ -34,6 +34,49 @@ function decodeClick(raw: rt.RawRecord, d: rt.Decoder): Click {
   };
 }
 
+/**
+ * Reads one Click straight from a line of JSON text; undefined when the line is not a flat object of plain values
+ * that decodeClick takes as they are (then JSON.parse and decodeClick read it, and say what is wrong).
+ */
+function parseClick(line: string, scanner: rt.JsonScanner): Click | undefined {
+  let user_id: string | undefined;
+  let page: string | undefined;
+  let duration_ms: number | undefined;
+  let ts: number | undefined;
+  let referrer: string | null = null;
+  scanner.startObject(line);
+  while (scanner.nextKey()) {
+    switch (scanner.keyInitial()) {
+      case 'u':
+        if (scanner.readKey('user_id')) user_id = scanner.string();
+        else scanner.skipMember();
+        break;
+      case 'p':
+        if (scanner.readKey('page')) page = scanner.string();
+        else scanner.skipMember();
+        break;
+      case 'd':
+        if (scanner.readKey('duration_ms')) duration_ms = scanner.int();
+        else scanner.skipMember();
+        break;
+      case 't':
+        if (scanner.readKey('ts')) ts = scanner.timestamp();
+        else scanner.skipMember();
+        break;
+      case 'r':
+        if (scanner.readKey('referrer')) referrer = scanner.optionalString();
+        else scanner.skipMember();
+        break;
+      default:
+        scanner.skipMember();
+    }
+  }
+  if (scanner.gaveUp) return undefined;
+  // A field is missing: decodeClick says what is wrong.
+  if (user_id === undefined || page === undefined || duration_ms === undefined || ts === undefined) return undefined;
+  return { user_id, page, duration_ms, ts, referrer };
+}
+
 export default rt.defineJob({
   name: 'filter_map',
   spec: 'test/cases/generated/filter_map.yaml',
@@ -45,6 +88,7 @@ export default rt.defineJob({
       connector: 'file',
       options: { path: 'clicks.jsonl' },
       decode: decodeClick,
+      parse: parseClick,
       eventTime: undefined, // processing time
     },
   ],
