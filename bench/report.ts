@@ -9,8 +9,8 @@ export interface OutputDigest {
   readonly lines: number;
   /** sha256 of the file as written. */
   readonly exact: string;
-  /** sha256 of its lines sorted. */
-  readonly sorted: string;
+  /** sha256 of its lines sorted, every fractional number rounded to 12 significant digits. */
+  readonly rounded: string;
 }
 
 export interface CaseResult {
@@ -42,8 +42,11 @@ export interface KafkaInput {
 export interface OutputComparison {
   readonly candidate: string;
   readonly reference: string;
-  /** `exact`: the same bytes; `sorted`: the same lines in any order; `count`: as many Kafka messages per sink as rows. */
-  readonly mode: 'exact' | 'sorted' | 'count';
+  /**
+   * `exact`: the same bytes; `rounded`: the same lines in any order, fractional numbers to 12 significant digits;
+   * `count`: as many Kafka messages per sink as rows.
+   */
+  readonly mode: 'exact' | 'rounded' | 'count';
   /** Files compared, or Kafka sinks with `count`. */
   readonly files: number;
   readonly differing: readonly string[];
@@ -214,7 +217,11 @@ function summaryLines(report: BenchReport): string[] {
     );
   }
   lines.push(...kafkaLines(report));
-  const how = { exact: 'byte for byte', sorted: 'the same rows, in any order', count: 'as many messages read read_committed as rows, per sink' };
+  const how = {
+    exact: 'byte for byte',
+    rounded: 'the same rows in any order, fractions to 12 significant digits (float sums add in another order)',
+    count: 'as many messages read read_committed as rows, per sink',
+  };
   for (const comparison of report.comparisons) {
     const what = comparison.mode === 'count' ? 'Kafka sink' : 'file';
     const verdict = comparison.equal ? `equal, ${how[comparison.mode]} (${comparison.files} ${what}${comparison.files === 1 ? '' : 's'})` : `DIFFERENT in ${comparison.differing.join(', ')}`;
