@@ -49,10 +49,12 @@ export async function createTopics(servers: string): Promise<void> {
 
 /**
  * Produces every line of the file as one message, round robin over the input topic's partitions (so each partition
- * holds the file's order, a subsequence of it), acknowledged by every replica (acks=all), outside transactions.
+ * holds the file's order, a subsequence of it), acknowledged by every replica (acks=all), outside transactions, each
+ * once.
  */
 export async function produceFile(servers: string, path: string): Promise<Produced> {
-  const producer = client(servers, 'pipec-bench-producer').producer();
+  // Idempotent: a send retried after a leader change on the fresh broker would otherwise write its messages twice.
+  const producer = client(servers, 'pipec-bench-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const started = performance.now();
   let records = 0;
