@@ -112,6 +112,11 @@ export interface RunSummary {
   readonly restoredFrom: RestoredFrom | undefined;
   /** Times the job failed and restarted (`restart:` of the spec). */
   readonly restarts: number;
+  /**
+   * A distributed run's member: times the group assigned the tasks anew and the member started over with its new
+   * ones (the rest of the summary covers its last assignment).
+   */
+  readonly reassignments?: number;
   readonly state: StateSummary;
 }
 

@@ -396,6 +396,9 @@ function formatSummary(name: string, summary: RunSummary): string {
   const restored = summary.restoredFrom;
   if (restored !== undefined) lines.push(`  restored from ${relativeToCwd(restored.path)} (${restored.stateRows} state rows in ${(restored.durationMs / 1000).toFixed(2)} s)`);
   if (summary.restarts > 0) lines.push(`  restarted ${summary.restarts} times after failures`);
+  if (summary.reassignments !== undefined && summary.reassignments > 0) {
+    lines.push(`  the group assigned the tasks anew ${summary.reassignments} times; what follows covers the last assignment`);
+  }
   for (const [source, count] of summary.recordsIn) {
     const bad = summary.badRecords.get(source) ?? 0;
     lines.push(`  source ${source}: ${count} records (${Math.round(count / Math.max(seconds, 0.001))}/s), ${bad} bad`);

@@ -52,7 +52,7 @@ export async function runMember(job: JobDefinition, options: RunOptions): Promis
       // --duration counts from the start of the process, not of its latest assignment.
       const durationMs = options.durationMs === 0 ? 0 : Math.max(1, options.durationMs - (Date.now() - started));
       try {
-        return { ...(await runAttempt(job, { ...options, durationMs }, undefined, { member, assignment, kafka })), restarts: reassignments };
+        return { ...(await runAttempt(job, { ...options, durationMs }, undefined, { member, assignment, kafka })), restarts: 0, reassignments };
       } catch (error) {
         if (!(error instanceof Reassigned)) throw error;
         reassignments++;

@@ -107,6 +107,7 @@ describe('pipec run --distributed', () => {
       a.child.kill('SIGTERM');
       const { code } = await a.exited;
       expect(code, a.stderr).toBe(0);
+      expect(a.stderr).toContain('the group assigned the tasks anew 2 times; what follows covers the last assignment');
     } finally {
       a.child.kill('SIGKILL');
       b?.child.kill('SIGKILL');
