@@ -190,7 +190,7 @@ export async function runAttempt(
       sinks.set(definition.id, connectors.sink(definition, distributed === undefined ? sinkContext : memberSinkContext(sinkContext, distributed.member, settings!)));
     }
     // Before any transactional id of this member is opened again (which would abort what it prepared).
-    if (distributed !== undefined) await recoverOutput(distributed, sinks);
+    if (distributed !== undefined) await recoverOutput(job, distributed, sinks, options.log);
     for (const sink of sinks.values()) await sink.open();
     const workers = workerThreads(options, coordinator);
     if (workers > 1) {

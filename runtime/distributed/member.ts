@@ -51,9 +51,30 @@ export function membersGroup(app: string): string {
   return `${app}.members`;
 }
 
+/** A member's Kafka client id names the member: the group's description then says which members are alive. */
+export function memberClientId(app: string, id: string): string {
+  return `pipec-${app}-member-${id}`;
+}
+
+/** A new member id: one per process. */
+export function newMemberId(): string {
+  return randomUUID();
+}
+
+/** The ids of the members in the group now (after a join: the members of its generation). */
+export async function liveMembers(kafka: Kafka, app: string): Promise<Set<string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([membersGroup(app)]);
+    const prefix = memberClientId(app, '');
+    return new Set((groups[0]?.members ?? []).flatMap(({ clientId }) => (clientId.startsWith(prefix) ? [clientId.slice(prefix.length)] : [])));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export class GroupMember {
-  /** This process in checkpoints and transactional ids: new per process. */
-  readonly id = randomUUID();
   private readonly topic: string;
   private consumer: Consumer | undefined;
   private generation = 0;
@@ -72,6 +93,8 @@ export class GroupMember {
     private readonly kafka: Kafka,
     /** The run's name (`--app-name`): it names the group and the exchange topic. */
     readonly app: string,
+    /** This process in checkpoints, transactional ids and its Kafka client id (memberClientId). */
+    readonly id: string,
     readonly parallelism: number,
     private readonly planRestore: (tasks: readonly number[]) => RestorePlan,
   ) {
@@ -83,8 +106,8 @@ export class GroupMember {
    * Every member must run with the same --parallelism: the topic's partitions are the tasks. `planRestore` says
    * where the tasks of an assignment resume; it runs when the assignment arrives, before anything is fetched.
    */
-  static async join(kafka: Kafka, app: string, parallelism: number, planRestore: (tasks: readonly number[]) => RestorePlan): Promise<GroupMember> {
-    const member = new GroupMember(kafka, app, parallelism, planRestore);
+  static async join(kafka: Kafka, app: string, id: string, parallelism: number, planRestore: (tasks: readonly number[]) => RestorePlan): Promise<GroupMember> {
+    const member = new GroupMember(kafka, app, id, parallelism, planRestore);
     await member.ensureTopic();
     await member.start();
     return member;

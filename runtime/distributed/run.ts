@@ -7,13 +7,13 @@ import type { JobDefinition, Key, SinkConnector, SinkContext } from '../api.ts';
 import type { RestoreTarget, RunCheckpointSettings } from '../checkpoints/coordinator.ts';
 import type { MemberCheckpoint } from '../checkpoints/storage.ts';
 import { kafkaClient } from '../connectors/kafka/options.ts';
-import { AlternatingTransactions, commitPrepared, type PartitionerFunction, type PreparedSlot } from '../connectors/kafka/transactions.ts';
+import { AlternatingTransactions, commitPrepared, committedThenFenced, fenceTransactionalIds, type PartitionerFunction, type PreparedSlot } from '../connectors/kafka/transactions.ts';
 import { runAttempt, type RestoredFrom, type RunOptions, type RunSummary } from '../executor.ts';
 import { LocalTasks } from '../parallel/local.ts';
 import type { TaskRunner } from '../parallel/runner.ts';
 import type { Exchange } from '../task.ts';
 import { ExchangeBridge } from './bridge.ts';
-import { exchangeTopic, GroupMember, membersGroup, Reassigned, type Assignment } from './member.ts';
+import { exchangeTopic, GroupMember, liveMembers, memberClientId, membersGroup, newMemberId, Reassigned, type Assignment } from './member.ts';
 import { memberDirectory, planRestore, restoreParts, type RestorePlan } from './restore.ts';
 
 /** A member's attempt: the group member, the tasks it was assigned, and its Kafka client. */
@@ -39,8 +39,9 @@ export async function runMember(job: JobDefinition, options: RunOptions): Promis
     throw new Error('a distributed run needs checkpoints in a directory every member can reach: declare `checkpoints:` in the spec or pass --checkpoint-dir');
   }
   const app = options.appName ?? job.name;
-  const kafka = kafkaClient(options.kafkaServers ?? ['localhost:9092'], `pipec-${app}-member`);
-  const member = await GroupMember.join(kafka, app, options.parallelism, (tasks) => planRestore(checkpoints.directory, tasks));
+  const id = newMemberId();
+  const kafka = kafkaClient(options.kafkaServers ?? ['localhost:9092'], memberClientId(app, id));
+  const member = await GroupMember.join(kafka, app, id, options.parallelism, (tasks) => planRestore(checkpoints.directory, tasks));
   options.log(`member ${member.id} joined the group ${membersGroup(app)}; tasks are the partitions of ${exchangeTopic(app)}`);
   const started = Date.now();
   let reassignments = 0;
@@ -82,7 +83,22 @@ export function memberCheckpoints(options: RunOptions, member: GroupMember): Run
  * sinks in files of their own (taskFilePath).
  */
 export function memberSinkContext(context: SinkContext, member: GroupMember, checkpoints: RunCheckpointSettings): SinkContext {
-  return { ...context, appName: `${context.appName}.${member.id}`, transactionTimeoutMs: transactionTimeout(checkpoints), member: member.id };
+  return { ...context, appName: memberAppName(member.app, member.id), transactionTimeoutMs: transactionTimeout(checkpoints), member: member.id };
+}
+
+/** What a member's Kafka sinks take for the app name in their transactional ids (`pipec-<this>-<sink>-0/1`). */
+function memberAppName(app: string, memberId: string): string {
+  return `${app}.${memberId}`;
+}
+
+/** The transactional ids a member's output takes turns on: its exchange's and each Kafka sink's (AlternatingTransactions). */
+function memberTransactionalIds(job: JobDefinition, app: string, memberId: string): string[] {
+  const bases = [exchangeTransactionalBase(app, memberId), ...job.sinks.filter((sink) => sink.connector === 'kafka').map((sink) => `pipec-${memberAppName(app, memberId)}-${sink.id}`)];
+  return bases.flatMap((base) => [`${base}-0`, `${base}-1`]);
+}
+
+function exchangeTransactionalBase(app: string, memberId: string): string {
+  return `pipec-${memberAppName(app, memberId)}-exchange`;
 }
 
 function transactionTimeout(checkpoints: RunCheckpointSettings): number {
@@ -92,19 +108,34 @@ function transactionTimeout(checkpoints: RunCheckpointSettings): number {
 /**
  * Commits what the checkpoints the member restores prepared and no one committed (their member died between its
  * checkpoint and the commit): output to sinks, and exchange records to other tasks, which the checkpoint says sent.
+ * Then fences the transactional ids of those checkpoints' members that are no longer in the group: what a dead
+ * member left open is aborted now, instead of holding read_committed readers back until its timeout.
  */
-export async function recoverOutput({ assignment, kafka }: MemberAttempt, sinks: ReadonlyMap<string, SinkConnector>): Promise<void> {
+export async function recoverOutput(job: JobDefinition, attempt: MemberAttempt, sinks: ReadonlyMap<string, SinkConnector>, log: (line: string) => void): Promise<void> {
+  const { assignment, kafka, member } = attempt;
   for (const part of assignment.plan.parts) {
     for (const [id, prepared] of Object.entries(part.metadata.sinks)) {
       if (prepared === undefined || prepared === null) continue;
-      if (id === EXCHANGE_PARTICIPANT) {
-        const { transaction } = prepared as PreparedSlot;
-        if (transaction !== null) await commitPrepared(kafka, transaction);
-        continue;
+      try {
+        if (id === EXCHANGE_PARTICIPANT) {
+          const { transaction } = prepared as PreparedSlot;
+          if (transaction !== null) await commitPrepared(kafka, transaction);
+        } else {
+          // A file sink's output of the member is in the member's own file, on its machine (see the README).
+          await sinks.get(id)?.recover?.(prepared);
+        }
+      } catch (error) {
+        if (!committedThenFenced(error)) throw error;
       }
-      // A file sink's output of the member is in the member's own file, on its machine (see the README).
-      await sinks.get(id)?.recover?.(prepared);
     }
+  }
+  const earlier = new Set(assignment.plan.parts.map((part) => part.metadata.member.id));
+  earlier.delete(member.id);
+  if (earlier.size === 0) return;
+  const live = await liveMembers(kafka, member.app);
+  for (const dead of [...earlier].filter((id) => !live.has(id))) {
+    await fenceTransactionalIds(kafka, memberTransactionalIds(job, member.app, dead), MIN_TRANSACTION_TIMEOUT_MS);
+    log(`member ${dead} is gone: its open Kafka transactions are aborted (its ids fenced)`);
   }
 }
 
@@ -117,7 +148,7 @@ export async function openBridge(
 ): Promise<ExchangeBridge> {
   // Each message names its partition (the task it is for).
   const partitioner: PartitionerFunction = ({ message }) => message.partition!;
-  const transactions = new AlternatingTransactions(kafka, `pipec-${member.app}.${member.id}-exchange`, partitioner, transactionTimeout(checkpoints));
+  const transactions = new AlternatingTransactions(kafka, exchangeTransactionalBase(member.app, member.id), partitioner, transactionTimeout(checkpoints));
   await transactions.open(undefined);
   const topic = exchangeTopic(member.app);
   const bridge = new ExchangeBridge(kafka, member, topic, assignment.tasks, assignment.plan.exchangeOffsets, await endOffsets(kafka, topic), exchanges, transactions, log);

@@ -89,13 +89,13 @@ describe('pipec run --distributed', () => {
 
       await waitFor('member a to take the tasks over', () => assignments(a).length === 3, 60_000);
       expect(assignments(a)[2]).toEqual([0, 1, 2, 3]);
-      // The tasks b held go on from b's checkpoint.
-      expect(a.stderr).toMatch(new RegExp(`tasks 0, 1, 2, 3 of 4: .*${ofB.join(', ')} from ${escape(checkpoints)}/members/`));
+      // The tasks b held go on from b's checkpoint, and what b left open is aborted at once.
+      expect(a.stderr).toMatch(new RegExp(`tasks 0, 1, 2, 3 of 4: .*${ofB.join(', ')} from ${escape(checkpoints)}/members/${idOfB}/`));
+      await waitFor('a to fence b', () => a.stderr.includes(`member ${idOfB} is gone: its open Kafka transactions are aborted`), 30_000);
 
       const purchases = list.filter((order) => order.event_type === 'purchase');
       const expectedPurchases = purchases.map((order) => JSON.stringify({ ...order, source_partition: list.indexOf(order) % PARTITIONS, order_key: order.order_id })).sort();
       const expectedRows = expectedWindows(list, PARTITIONS);
-      // b's transactions that no checkpoint covers hold read_committed readers back until the broker aborts them.
       const committedPurchases = await consumeAll(kafka(), `${NAME}-purchases`, { readCommitted: true, count: expectedPurchases.length, timeoutMs: 90_000 });
       expect(values(committedPurchases)).toEqual(expectedPurchases);
       const committedRows = await consumeAll(kafka(), `${NAME}-windows`, { readCommitted: true, count: expectedRows.length, timeoutMs: 60_000 });

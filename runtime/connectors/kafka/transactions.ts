@@ -158,10 +158,36 @@ export async function commitPrepared(kafka: Kafka, prepared: PreparedTransaction
         throw new Error(
           `cannot commit transaction '${prepared.transactionalId}' (producer ${prepared.producerId}, epoch ${prepared.producerEpoch}) of the restored checkpoint: ` +
             `${(error as Error).message}; its output is lost if the broker aborted it (it stayed open longer than the transaction timeout)`,
+          { cause: error },
         );
       }
     }
   } finally {
     await cluster.disconnect();
+  }
+}
+
+/**
+ * Whether commitPrepared failed because a producer of the id was created after the prepare (the epoch moved on). In a
+ * distributed run that is a member fencing a dead member's ids, which it does only after committing what the dead
+ * member's newest checkpoint prepared: the transaction is committed.
+ */
+export function committedThenFenced(error: unknown): boolean {
+  const type = ((error as Error).cause as { type?: string } | undefined)?.type;
+  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
+}
+
+/**
+ * Initializes a producer of each transactional id, and closes it: every earlier producer of the id is fenced (its
+ * sends and commits fail from then on) and the transaction it left open is aborted now, rather than at its timeout.
+ */
+export async function fenceTransactionalIds(kafka: Kafka, transactionalIds: readonly string[], transactionTimeoutMs: number): Promise<void> {
+  for (const transactionalId of transactionalIds) {
+    const producer = new TransactionalProducer(kafka, transactionalId, () => 0, transactionTimeoutMs);
+    try {
+      await producer.open();
+    } finally {
+      await producer.close();
+    }
   }
 }
