@@ -171,7 +171,7 @@ export async function runAttempt(
   const connectors = options.connectors ?? specConnectors;
   const restored = restore === undefined ? undefined : await checkpointToRestore(restore, options.checkpoints?.directory, job, options.maxParallelism);
   const plan = distributed?.assignment.plan;
-  if (plan !== undefined) await checkParts(plan, job, options.maxParallelism);
+  if (plan !== undefined) checkParts(plan, job, options.maxParallelism);
   const settings = distributed === undefined ? options.checkpoints : memberCheckpoints(options, distributed.member);
   const restoredElsewhere = plan !== undefined && plan.parts.length > 0;
   const coordinator = settings === undefined ? undefined : await CheckpointCoordinator.start(job, settings, options.parallelism, options.maxParallelism, restored, restoredElsewhere);

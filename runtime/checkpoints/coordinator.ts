@@ -91,6 +91,12 @@ export async function checkpointToRestore(
 ): Promise<CheckpointToRestore> {
   const location = await findCheckpoint(restore, directory);
   const metadata = await readMetadata(location.path);
+  refuseUnrestorable(location, metadata, job, maxParallelism);
+  return { location, metadata };
+}
+
+/** Throws when this job cannot restore the checkpoint (checkpointToRestore says which it refuses). */
+export function refuseUnrestorable(location: CheckpointLocation, metadata: CheckpointMetadata, job: JobDefinition, maxParallelism: number): void {
   const refuse = (why: string) => new Error(`cannot restore ${location.path}: ${why}`);
   if (metadata.job !== job.name) throw refuse(`it is a checkpoint of pipeline '${metadata.job}', not '${job.name}'`);
   if (metadata.maxParallelism !== maxParallelism) {
@@ -103,7 +109,6 @@ export async function checkpointToRestore(
         'give the step a new `uid` to start its state afresh, or declare `migrate: { reset: [field] }` on it',
     );
   }
-  return { location, metadata };
 }
 
 /** Where a restore puts keyed state rows: into the operators of the run's tasks, on whatever thread they run. */

@@ -11,7 +11,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobDefinition, Key, StateNamespace } from '../api.ts';
-import { checkpointToRestore, restoreKeyedState, type CheckpointToRestore, type RestoreTarget } from '../checkpoints/coordinator.ts';
+import { refuseUnrestorable, restoreKeyedState, type RestoreTarget } from '../checkpoints/coordinator.ts';
 import { completeCheckpoints, readMetadataNow, type CheckpointLocation, type CheckpointMetadata, type MemberCheckpoint } from '../checkpoints/storage.ts';
 import type { RestoredSources, SourcePositions } from '../task-group.ts';
 
@@ -90,11 +90,9 @@ function completeMemberDirectories(checkpointDirectory: string): string[] {
   }
 }
 
-/** Refuses a checkpoint this job cannot read (CheckpointToRestore), part by part. */
-export async function checkParts(plan: RestorePlan, job: JobDefinition, maxParallelism: number): Promise<CheckpointToRestore[]> {
-  const checked: CheckpointToRestore[] = [];
-  for (const part of plan.parts) checked.push(await checkpointToRestore(part.location.path, undefined, job, maxParallelism));
-  return checked;
+/** Refuses a checkpoint of the plan this job cannot read (as `--restore` refuses one), from the metadata the plan read. */
+export function checkParts(plan: RestorePlan, job: JobDefinition, maxParallelism: number): void {
+  for (const part of plan.parts) refuseUnrestorable(part.location, part.metadata, job, maxParallelism);
 }
 
 /** The sources' positions of the plan: each task's splits from the checkpoint it restores from. */
