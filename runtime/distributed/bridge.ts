@@ -10,11 +10,11 @@
 
 import type { Key } from '../api.ts';
 import type { CheckpointParticipant } from '../checkpoints/coordinator.ts';
-import { commitPrepared, type AlternatingTransactions, type PreparedSlot } from '../connectors/kafka/transactions.ts';
+import type { AlternatingTransactions, PreparedSlot } from '../connectors/kafka/transactions.ts';
 import { produceRequests } from '../connectors/kafka/sink.ts';
 import type { Exchange } from '../task.ts';
 import type { GroupMember } from './member.ts';
-import type { Kafka, Message } from 'kafkajs';
+import type { Message } from 'kafkajs';
 
 type ExchangeMessage = readonly ['r', string, Key, number, unknown] | readonly ['w', readonly number[], number | null | 'end'];
 
@@ -50,7 +50,6 @@ export class ExchangeBridge implements CheckpointParticipant {
   private badMessages = 0;
 
   constructor(
-    private readonly kafka: Kafka,
     private readonly member: GroupMember,
     private readonly topic: string,
     private readonly tasks: readonly number[],
@@ -158,11 +157,6 @@ export class ExchangeBridge implements CheckpointParticipant {
 
   async commit(prepared: unknown): Promise<void> {
     await this.transactions.commit(prepared as PreparedSlot);
-  }
-
-  async recover(prepared: unknown): Promise<void> {
-    const { transaction } = prepared as PreparedSlot;
-    if (transaction !== null) await commitPrepared(this.kafka, transaction);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,16 @@ import type { JobDefinition, Key, SinkConnector, SinkContext } from '../api.ts';
 import type { RestoreTarget, RunCheckpointSettings } from '../checkpoints/coordinator.ts';
 import type { MemberCheckpoint } from '../checkpoints/storage.ts';
 import { kafkaClient } from '../connectors/kafka/options.ts';
-import { AlternatingTransactions, commitPrepared, committedThenFenced, fenceTransactionalIds, type PartitionerFunction, type PreparedSlot } from '../connectors/kafka/transactions.ts';
+import { kafkaSinkTransactionalBase } from '../connectors/kafka/sink.ts';
+import {
+  alternatingIds,
+  AlternatingTransactions,
+  commitPreparedSlot,
+  committedThenFenced,
+  fenceTransactionalIds,
+  type PartitionerFunction,
+  type PreparedSlot,
+} from '../connectors/kafka/transactions.ts';
 import { runAttempt, type RestoredFrom, type RunOptions, type RunSummary } from '../executor.ts';
 import { LocalTasks } from '../parallel/local.ts';
 import type { TaskRunner } from '../parallel/runner.ts';
@@ -79,8 +88,8 @@ export function memberCheckpoints(options: RunOptions, member: GroupMember): Run
 
 /**
  * A member's sinks are its own: Kafka sinks on transactional ids of their own (`pipec-<app>.<member id>-<sink>`), so
- * a member never fences another's producers, and what a dead member left open ends with the short timeout; file
- * sinks in files of their own (taskFilePath).
+ * a member never fences another's producers while both are in the group (recoverOutput fences those of a member that
+ * left it); file sinks in files of their own (taskFilePath).
  */
 export function memberSinkContext(context: SinkContext, member: GroupMember, checkpoints: RunCheckpointSettings): SinkContext {
   return { ...context, appName: memberAppName(member.app, member.id), transactionTimeoutMs: transactionTimeout(checkpoints), member: member.id };
@@ -93,8 +102,9 @@ function memberAppName(app: string, memberId: string): string {
 
 /** The transactional ids a member's output takes turns on: its exchange's and each Kafka sink's (AlternatingTransactions). */
 function memberTransactionalIds(job: JobDefinition, app: string, memberId: string): string[] {
-  const bases = [exchangeTransactionalBase(app, memberId), ...job.sinks.filter((sink) => sink.connector === 'kafka').map((sink) => `pipec-${memberAppName(app, memberId)}-${sink.id}`)];
-  return bases.flatMap((base) => [`${base}-0`, `${base}-1`]);
+  const kafkaSinks = job.sinks.filter((sink) => sink.connector === 'kafka');
+  const bases = [exchangeTransactionalBase(app, memberId), ...kafkaSinks.map((sink) => kafkaSinkTransactionalBase(memberAppName(app, memberId), sink.id))];
+  return bases.flatMap(alternatingIds);
 }
 
 function exchangeTransactionalBase(app: string, memberId: string): string {
@@ -118,8 +128,7 @@ export async function recoverOutput(job: JobDefinition, attempt: MemberAttempt, 
       if (prepared === undefined || prepared === null) continue;
       try {
         if (id === EXCHANGE_PARTICIPANT) {
-          const { transaction } = prepared as PreparedSlot;
-          if (transaction !== null) await commitPrepared(kafka, transaction);
+          await commitPreparedSlot(kafka, prepared as PreparedSlot);
         } else {
           // A file sink's output of the member is in the member's own file, on its machine (see the README).
           await sinks.get(id)?.recover?.(prepared);
@@ -151,7 +160,7 @@ export async function openBridge(
   const transactions = new AlternatingTransactions(kafka, exchangeTransactionalBase(member.app, member.id), partitioner, transactionTimeout(checkpoints));
   await transactions.open(undefined);
   const topic = exchangeTopic(member.app);
-  const bridge = new ExchangeBridge(kafka, member, topic, assignment.tasks, assignment.plan.exchangeOffsets, await endOffsets(kafka, topic), exchanges, transactions, log);
+  const bridge = new ExchangeBridge(member, topic, assignment.tasks, assignment.plan.exchangeOffsets, await endOffsets(kafka, topic), exchanges, transactions, log);
   await bridge.open();
   return bridge;
 }

@@ -4,7 +4,7 @@
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { SinkConnector, SinkContext, SinkDefinition } from '../../api.ts';
 import { kafkaClient, parseKafkaSinkOptions, type KafkaSinkOptions } from './options.ts';
-import { AlternatingTransactions, commitPrepared, TRANSACTION_TIMEOUT_MS, type PartitionerFunction, type PreparedSlot } from './transactions.ts';
+import { AlternatingTransactions, commitPreparedSlot, TRANSACTION_TIMEOUT_MS, type PartitionerFunction, type PreparedSlot } from './transactions.ts';
 
 /**
  * Bytes of keys and values per produce request, at most: kafkajs sends a partition's messages as one record batch,
@@ -39,6 +39,11 @@ export function* produceRequests(messages: Message[]): Generator<Message[]> {
  *   resumeTransaction) before anything else, so a `read_committed` consumer sees every record exactly once. The
  *   transactions take turns on two ids, `pipec-<app>-<sink>-0` and `-1` (AlternatingTransactions).
  */
+/** What the transactional ids of a Kafka sink start with (AlternatingTransactions adds the slot). */
+export function kafkaSinkTransactionalBase(appName: string, sinkId: string): string {
+  return `pipec-${appName}-${sinkId}`;
+}
+
 export function createKafkaSink(definition: SinkDefinition, context: SinkContext): SinkConnector {
   return new KafkaSink(definition, parseKafkaSinkOptions(definition.options, context), context);
 }
@@ -65,7 +70,7 @@ class KafkaSink implements SinkConnector {
     this.options = options;
     this.key = definition.key;
     this.headers = definition.headers;
-    this.transactionalIdBase = `pipec-${context.appName ?? 'pipec'}-${definition.id}`;
+    this.transactionalIdBase = kafkaSinkTransactionalBase(context.appName ?? 'pipec', definition.id);
     this.kafka = kafkaClient(options.servers, this.transactionalIdBase);
   }
 
@@ -118,8 +123,7 @@ class KafkaSink implements SinkConnector {
   }
 
   async recover(prepared: unknown): Promise<void> {
-    const { transaction } = prepared as PreparedSlot;
-    if (transaction !== null) await commitPrepared(this.kafka, transaction);
+    await commitPreparedSlot(this.kafka, prepared as PreparedSlot);
   }
 
   /** Output no checkpoint covers stays in an open transaction, which the next run's open aborts. */

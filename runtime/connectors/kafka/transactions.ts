@@ -105,9 +105,9 @@ export class AlternatingTransactions {
   ) {}
 
   async open(restored: PreparedSlot | undefined): Promise<void> {
-    if (restored !== undefined && restored.transaction !== null) await commitPrepared(this.kafka, restored.transaction);
+    if (restored !== undefined) await commitPreparedSlot(this.kafka, restored);
     this.slot = restored === undefined ? 0 : 1 - restored.slot;
-    this.producers = [0, 1].map((slot) => new TransactionalProducer(this.kafka, `${this.base}-${slot}`, this.partitioner, this.timeoutMs));
+    this.producers = alternatingIds(this.base).map((id) => new TransactionalProducer(this.kafka, id, this.partitioner, this.timeoutMs));
     for (const producer of this.producers) await producer.open();
   }
 
@@ -131,6 +131,16 @@ export class AlternatingTransactions {
     this.producers = [];
     for (const producer of producers) await producer.close();
   }
+}
+
+/** The two transactional ids AlternatingTransactions takes turns on, slot 0 and 1. */
+export function alternatingIds(base: string): [string, string] {
+  return [`${base}-0`, `${base}-1`];
+}
+
+/** Commits the transaction AlternatingTransactions.prepare returned, if it sent anything (commitPrepared). */
+export async function commitPreparedSlot(kafka: Kafka, prepared: PreparedSlot): Promise<void> {
+  if (prepared.transaction !== null) await commitPrepared(kafka, prepared.transaction);
 }
 
 /**

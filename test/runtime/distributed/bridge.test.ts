@@ -26,7 +26,6 @@ function bridge(options: { endOffsets?: Map<number, number> } = {}) {
   for (const task of [0, 2]) exchange.receivers[task] = (key, record, time) => received.push([task, key, record, time]);
   const logged: string[] = [];
   const subject = new ExchangeBridge(
-    {} as never,
     member,
     'job-exchange',
     [0, 2],
