@@ -281,10 +281,12 @@ export default rt.defineJob({
     }));
 
     // step by_category (pipelines/revenue.yaml:49): key by category; records reach the task that owns their key group
-    const byCategory = task.exchange<string, Order>('by_category', onByCategory);
+    // its one consumer is window revenue: records for a task on another worker thread cross folded into its accumulators
+    const byCategory = task.exchange<string, Order>('by_category', onByCategory, revenue);
 
     // step by_product (pipelines/revenue.yaml:63): key by product_id; records reach the task that owns their key group
-    const byProduct = task.exchange<string, Order>('by_product', onByProduct);
+    // its one consumer is window popularity: records for a task on another worker thread cross folded into its accumulators
+    const byProduct = task.exchange<string, Order>('by_product', onByProduct, popularity);
 
     // chain orders → purchases → high_value → high_value_out (sink) → by_category → by_product
     function onOrders(orders: Order, time: number): void {

@@ -621,8 +621,8 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step revenue_tumbling (pipelines/windowing.yaml:50): key by category; records reach the task that owns their key group
-    const revenueTumblingInput = task.exchange<string, Order>('revenue_tumbling', (key, record, time) => revenueTumbling.process(key, record, time));
+    // step revenue_tumbling (pipelines/windowing.yaml:50): key by category; records reach the task that owns their key group; those for a task on another worker thread cross folded into accumulators
+    const revenueTumblingInput = task.exchange<string, Order>('revenue_tumbling', (key, record, time) => revenueTumbling.process(key, record, time), revenueTumbling);
 
     // step revenue_sliding (pipelines/windowing.yaml:60): key by category; records reach the task that owns their key group
     const revenueSlidingInput = task.exchange<string, Order>('revenue_sliding', (key, record, time) => revenueSliding.process(key, record, time));
@@ -633,11 +633,11 @@ export default rt.defineJob({
     // step recent_purchases (pipelines/windowing.yaml:81): key by user_id; records reach the task that owns their key group
     const recentPurchasesInput = task.exchange<string, Order>('recent_purchases', (key, record, time) => recentPurchases.process(key, record, time));
 
-    // step revenue_minute (pipelines/windowing.yaml:93): key by category; records reach the task that owns their key group
-    const revenueMinuteInput = task.exchange<string, Order>('revenue_minute', (key, record, time) => revenueMinute.process(key, record, time));
+    // step revenue_minute (pipelines/windowing.yaml:93): key by category; records reach the task that owns their key group; those for a task on another worker thread cross folded into accumulators
+    const revenueMinuteInput = task.exchange<string, Order>('revenue_minute', (key, record, time) => revenueMinute.process(key, record, time), revenueMinute);
 
-    // step revenue_hour (pipelines/windowing.yaml:101): key by category; records reach the task that owns their key group
-    const revenueHourInput = task.exchange<string, RevenueMinute>('revenue_hour', (key, record, time) => revenueHour.process(key, record, time));
+    // step revenue_hour (pipelines/windowing.yaml:101): key by category; records reach the task that owns their key group; those for a task on another worker thread cross folded into accumulators
+    const revenueHourInput = task.exchange<string, RevenueMinute>('revenue_hour', (key, record, time) => revenueHour.process(key, record, time), revenueHour);
 
     // chain orders → purchases → revenue_tumbling → revenue_sliding → recent_purchases → revenue_minute → user_sessions
     function onOrders(orders: Order, time: number): void {

@@ -2,6 +2,7 @@
 // and the interfaces of sources, sinks and operators. Generated code imports only runtime/index.ts.
 
 import type { JsonScanner } from './json-scanner.ts';
+import type { WindowAggregation } from './windows/aggregation.ts';
 
 /** What a generated module exports as default. */
 export interface JobDefinition {
@@ -136,9 +137,31 @@ export interface Task {
   sink<T>(id: string): SinkWriter<T>;
   /** Registers an operator so the task delivers watermarks, end of input and checkpoints to it, in registration (topological) order. */
   register<T extends Operator>(operator: T): T;
-  /** The exchange `id`: records sent to it reach `receiver` of the task that owns the key's key group. */
-  exchange<K extends Key, T>(id: string, receiver: (key: K, record: T, time: number) => void): ExchangeSender<K, T>;
+  /**
+   * The exchange `id`: records sent to it reach `receiver` of the task that owns the key's key group. `window` is
+   * the window step the receiver hands every record to and nothing else: then records bound for a task on another
+   * worker thread may cross as that window's partial accumulators (PreAggregatingWindow).
+   */
+  exchange<K extends Key, T>(id: string, receiver: (key: K, record: T, time: number) => void, window?: PreAggregatingWindow<K, T>): ExchangeSender<K, T>;
   readonly metrics: TaskMetrics;
+}
+
+/**
+ * A window step that an exchange feeds directly. A worker thread folds the records it sends to another worker's
+ * tasks into one accumulator per key and window, and sends those instead of the records: Flink SQL's two-phase
+ * (local-global) aggregation. Only records of windows that have not fired are folded, so the receiving task adds
+ * each accumulator as it would have added the records (no late row is emitted, no record is late); records of
+ * windows that fired cross as they are, to emit their late updates one by one or go to the late output.
+ */
+export interface PreAggregatingWindow<K extends Key, In, Acc = unknown> {
+  readonly aggregation: Pick<WindowAggregation<K, In, Acc, unknown>, 'create' | 'add' | 'save'>;
+  /**
+   * The start of the window a record of event time `time` joins, if that window has not fired: watermarks reach
+   * every task of a run at once, so the receiving task's window has not fired either. NaN otherwise.
+   */
+  unfiredWindowOf(time: number): number;
+  /** Adds an accumulator that another worker folded (as `aggregation.save` gave it) to the key's window `start`. */
+  mergePartial(key: K, start: number, saved: unknown): void;
 }
 
 /** A key value: one key field's value, or a composite key's string. */

@@ -101,6 +101,9 @@ export interface RunSummary {
   readonly badRecords: ReadonlyMap<string, number>;
   readonly lateRecords: ReadonlyMap<string, number>;
   readonly droppedRecords: ReadonlyMap<string, number>;
+  /** Per exchange, records that crossed to another worker thread folded into window accumulators, and those accumulators (PreAggregatingWindow). */
+  readonly preAggregatedRecords: ReadonlyMap<string, number>;
+  readonly preAggregates: ReadonlyMap<string, number>;
   readonly written: ReadonlyMap<string, number>;
   readonly stoppedBy: 'end of input' | 'record limit' | 'duration' | 'signal';
   /** Checkpoints completed by the run (the final one included). */
@@ -441,6 +444,8 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     badRecords: metrics.badRecords,
     lateRecords: metrics.lateRecords,
     droppedRecords: metrics.droppedRecords,
+    preAggregatedRecords: metrics.preAggregatedRecords,
+    preAggregates: metrics.preAggregates,
     written,
     stoppedBy,
     checkpoints,

@@ -7,6 +7,9 @@ export class JobMetrics implements TaskMetrics {
   readonly badRecords = new Map<string, number>();
   readonly lateRecords = new Map<string, number>();
   readonly droppedRecords = new Map<string, number>();
+  /** Per exchange, records that crossed to another worker thread folded into window accumulators, and those accumulators. */
+  readonly preAggregatedRecords = new Map<string, number>();
+  readonly preAggregates = new Map<string, number>();
 
   dropped(stepId: string, count = 1): void {
     add(this.droppedRecords, stepId, count);
@@ -22,6 +25,11 @@ export class JobMetrics implements TaskMetrics {
 
   bad(sourceId: string, count = 1): void {
     add(this.badRecords, sourceId, count);
+  }
+
+  preAggregated(exchangeId: string, records: number, accumulators: number): void {
+    add(this.preAggregatedRecords, exchangeId, records);
+    add(this.preAggregates, exchangeId, accumulators);
   }
 }
 

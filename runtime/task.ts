@@ -1,6 +1,6 @@
 // One task of a job: the operators, exchanges and sink writers that the generated build() creates for it.
 
-import type { ExchangeSender, Key, Operator, SinkWriter, Task } from './api.ts';
+import type { ExchangeSender, Key, Operator, PreAggregatingWindow, SinkWriter, Task } from './api.ts';
 import { keyGroupOf, taskOfKeyGroup } from './keys.ts';
 import type { JobMetrics } from './metrics.ts';
 
@@ -13,6 +13,8 @@ export type KeyedReceiver<K extends Key, T> = (key: K, record: T, time: number) 
 export class Exchange<K extends Key, T> implements ExchangeSender<K, T> {
   /** The receiver of each task, by task index. */
   readonly receivers: KeyedReceiver<K, T>[] = [];
+  /** The window step each task's receiver feeds, when it feeds one and nothing else (Task.exchange). */
+  readonly windows: (PreAggregatingWindow<K, T> | undefined)[] = [];
 
   constructor(
     readonly id: string,
@@ -93,9 +95,10 @@ export class TaskRuntime implements Task {
     return operator;
   }
 
-  exchange<K extends Key, T>(id: string, receiver: KeyedReceiver<K, T>): Exchange<K, T> {
+  exchange<K extends Key, T>(id: string, receiver: KeyedReceiver<K, T>, window?: PreAggregatingWindow<K, T>): Exchange<K, T> {
     const exchange = this.environment.exchange(id) as unknown as Exchange<K, T>;
     exchange.receivers[this.index] = receiver;
+    exchange.windows[this.index] = window;
     return exchange;
   }
 }

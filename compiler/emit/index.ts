@@ -561,8 +561,10 @@ class Emitter {
         const stream = this.stream(step.id);
         out.line();
         out.from(step.at, () => {
+          const window = this.preAggregatingWindow(step.id);
           out.line(`// step ${step.id} (${this.where(step.at)}): key by ${step.key.fields.map((f) => f.value.text).join(', ')}; records reach the task that owns their key group`);
-          out.line(`const ${camelCase(step.id)} = task.exchange<${this.keyType(stream)}, ${stream.type.name}>('${step.id}', ${this.chainName(step.id)});`);
+          if (window !== undefined) out.line(`// its one consumer is window ${window.id}: records for a task on another worker thread cross folded into its accumulators`);
+          out.line(`const ${camelCase(step.id)} = task.exchange<${this.keyType(stream)}, ${stream.type.name}>('${step.id}', ${this.chainName(step.id)}${window === undefined ? '' : `, ${camelCase(window.id)}`});`);
         });
       }
       if (step.kind === 'window' && this.keysItsInput(step)) {
@@ -572,8 +574,10 @@ class Emitter {
           : 'a window over the whole stream reads every record in one task';
         out.line();
         out.from(step.at, () => {
-          out.line(`// step ${step.id} (${this.where(step.at)}): ${why}`);
-          out.line(`const ${camelCase(step.id)}Input = task.exchange<${this.keyType(this.stream(step.id))}, ${input.type.name}>('${step.id}', (key, record, time) => ${camelCase(step.id)}.process(key, record, time));`);
+          const folded = preAggregates(step);
+          out.line(`// step ${step.id} (${this.where(step.at)}): ${why}${folded ? '; those for a task on another worker thread cross folded into accumulators' : ''}`);
+          const receiver = `(key, record, time) => ${camelCase(step.id)}.process(key, record, time)`;
+          out.line(`const ${camelCase(step.id)}Input = task.exchange<${this.keyType(this.stream(step.id))}, ${input.type.name}>('${step.id}', ${receiver}${folded ? `, ${camelCase(step.id)}` : ''});`);
         });
       }
     }
@@ -614,6 +618,17 @@ class Emitter {
         for (const option of common) out.line(`${option},`);
       }, '}));');
     });
+  }
+
+  /**
+   * The window step that is the one consumer of a key_by step's records, when it can take them pre-aggregated
+   * (preAggregates): then the chain of the exchange is just that window's process.
+   */
+  private preAggregatingWindow(keyBy: string): Extract<StepNode, { kind: 'window' }> | undefined {
+    const consumers = this.consumers.get(keyBy) ?? [];
+    if (consumers.length !== 1 || consumers[0].kind !== 'step') return undefined;
+    const step = consumers[0].step;
+    return step.kind === 'window' && preAggregates(step) ? step : undefined;
   }
 
   /** A window reads its records through its own exchange when it keys them itself or they are not keyed at all. */
@@ -875,6 +890,15 @@ function propertyName(key: string): string {
 /** The operator option naming the step's state in checkpoints, when its `uid:` differs from its id (the default). */
 function uidOption(id: string, uid: string): string[] {
   return uid === id ? [] : [`uid: ${quote(uid)}`];
+}
+
+/**
+ * Whether records for the window step may cross worker threads folded into its accumulators
+ * (rt.PreAggregatingWindow): tumbling windows, where a record's window follows from its time alone. A sliding
+ * window's panes or a session's merges would need more than that; they receive the records.
+ */
+function preAggregates(step: Extract<StepNode, { kind: 'window' }>): boolean {
+  return step.window.kind === 'tumbling';
 }
 
 function windowClass(window: WindowSpec): string {

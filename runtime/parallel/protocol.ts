@@ -66,6 +66,8 @@ export interface MetricsDelta {
   readonly badRecords: readonly (readonly [string, number])[];
   readonly lateRecords: readonly (readonly [string, number])[];
   readonly droppedRecords: readonly (readonly [string, number])[];
+  readonly preAggregatedRecords: readonly (readonly [string, number])[];
+  readonly preAggregates: readonly (readonly [string, number])[];
 }
 
 export interface Ready {
@@ -103,4 +105,18 @@ export interface ExchangeBatch {
   /** As columns, or as they are when they are not records of one shape. */
   readonly records: RecordColumns | unknown[];
   readonly times: Float64Array;
+  /** Records of windows that had not fired, folded into accumulators for the window step the exchange feeds. */
+  readonly partials: ExchangePartials | undefined;
+}
+
+/** Accumulators of a window step, per key and window (PreAggregatingWindow), each for the task that owns its key. */
+export interface ExchangePartials {
+  readonly tasks: Int32Array;
+  readonly keys: Column;
+  /** The windows' starts. */
+  readonly starts: Float64Array;
+  /** As WindowAggregation.save gives them. */
+  readonly accumulators: readonly unknown[];
+  /** The records folded into them. */
+  readonly records: number;
 }

@@ -3,7 +3,7 @@
 // the phase settles its exchanges; what the tasks write to sinks goes back to the main thread with each report.
 
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { JobDefinition, Key, SinkWriter } from '../api.ts';
+import type { JobDefinition, Key, PreAggregatingWindow, SinkWriter } from '../api.ts';
 import type { RestoreTarget } from '../checkpoints/coordinator.ts';
 import { snapshotOperators } from '../checkpoints/snapshot.ts';
 import { createSinkConnector, createSourceReader } from '../connectors/index.ts';
@@ -15,6 +15,7 @@ import {
   WORKER_PROTOCOL,
   type Command,
   type ExchangeBatch,
+  type ExchangePartials,
   type ExchangePass,
   type Failed,
   type MetricsDelta,
@@ -72,45 +73,123 @@ class Mailbox<T> {
 }
 
 /** Records of one exchange bound for one peer, gathered in the current pass. */
-interface PendingBatch {
-  tasks: number[];
-  keys: Key[];
-  records: unknown[];
-  times: number[];
-}
+class PendingBatch {
+  tasks: number[] = [];
+  keys: Key[] = [];
+  records: unknown[] = [];
+  times: number[] = [];
 
-/** The records bound for one peer in the current pass, per exchange. */
-class Outbox {
-  readonly batches: PendingBatch[] = [];
-
-  batch(exchange: number): PendingBatch {
-    return (this.batches[exchange] ??= { tasks: [], keys: [], records: [], times: [] });
+  add(task: number, key: Key, record: unknown, time: number): void {
+    this.tasks.push(task);
+    this.keys.push(key);
+    this.records.push(record);
+    this.times.push(time);
   }
 
   get empty(): boolean {
-    return this.batches.every((batch) => batch === undefined || batch.tasks.length === 0);
+    return this.tasks.length === 0;
+  }
+
+  /** The batch as it crosses, with the buffers it can transfer, leaving it empty. */
+  take(): { readonly records: Pick<ExchangeBatch, 'tasks' | 'keys' | 'records' | 'times'>; readonly transfer: ArrayBuffer[] } {
+    const columns = toColumns(this.records);
+    const records = { tasks: Int32Array.from(this.tasks), keys: toColumn(this.keys), records: columns ?? this.records, times: Float64Array.from(this.times) };
+    const transfer = [records.tasks.buffer as ArrayBuffer, records.times.buffer as ArrayBuffer, ...transferablesOf([records.keys, ...(columns?.columns ?? [])])];
+    this.tasks = [];
+    this.keys = [];
+    this.records = [];
+    this.times = [];
+    return { records, transfer };
+  }
+}
+
+/** A key's accumulator in one window, folded from records for the task that owns the key. */
+interface TaskAccumulator {
+  readonly task: number;
+  readonly acc: unknown;
+}
+
+/**
+ * Records of one exchange bound for one peer's tasks, folded in the current pass into an accumulator per key and
+ * window by the window step the exchange feeds (PreAggregatingWindow): what crosses is one accumulator per key and
+ * window instead of every record.
+ */
+class PendingPartials {
+  /** Per window start, per key. */
+  private readonly windows = new Map<number, Map<Key, TaskAccumulator>>();
+  /** Records folded in the pass. */
+  private records = 0;
+
+  constructor(private readonly window: PreAggregatingWindow<Key, unknown>) {}
+
+  add(task: number, key: Key, record: unknown, time: number, start: number): void {
+    let keys = this.windows.get(start);
+    if (keys === undefined) this.windows.set(start, (keys = new Map()));
+    const aggregation = this.window.aggregation;
+    let partial = keys.get(key);
+    if (partial === undefined) keys.set(key, (partial = { task, acc: aggregation.create(key) }));
+    aggregation.add(partial.acc, record, time);
+    this.records++;
+  }
+
+  get empty(): boolean {
+    return this.records === 0;
+  }
+
+  /** The accumulators as they cross (saved), with the buffers the message can transfer, leaving none. */
+  take(): { readonly partials: ExchangePartials; readonly transfer: ArrayBuffer[] } {
+    const tasks: number[] = [];
+    const keys: Key[] = [];
+    const starts: number[] = [];
+    const accumulators: unknown[] = [];
+    const save = this.window.aggregation.save;
+    for (const [start, partials] of this.windows) {
+      for (const [key, { task, acc }] of partials) {
+        tasks.push(task);
+        keys.push(key);
+        starts.push(start);
+        accumulators.push(save(acc));
+      }
+    }
+    const partials: ExchangePartials = { tasks: Int32Array.from(tasks), keys: toColumn(keys), starts: Float64Array.from(starts), accumulators, records: this.records };
+    this.windows.clear();
+    this.records = 0;
+    return { partials, transfer: [partials.tasks.buffer as ArrayBuffer, partials.starts.buffer as ArrayBuffer, ...transferablesOf([partials.keys])] };
+  }
+}
+
+/** What one exchange sends one peer in the current pass: records, and records folded into accumulators. */
+class PendingExchange {
+  readonly records = new PendingBatch();
+  partials: PendingPartials | undefined;
+
+  get empty(): boolean {
+    return this.records.empty && (this.partials === undefined || this.partials.empty);
+  }
+}
+
+/** What the worker's tasks send the tasks of one peer in the current pass, per exchange. */
+class Outbox {
+  readonly exchanges: PendingExchange[] = [];
+
+  exchange(index: number): PendingExchange {
+    return (this.exchanges[index] ??= new PendingExchange());
+  }
+
+  get empty(): boolean {
+    return this.exchanges.every((exchange) => exchange === undefined || exchange.empty);
   }
 
   /** The pass's message to the peer, with the buffers it can transfer, leaving the outbox empty. */
   take(sentAny: boolean): { readonly pass: ExchangePass; readonly transfer: ArrayBuffer[] } {
     const batches: ExchangeBatch[] = [];
     const transfer: ArrayBuffer[] = [];
-    for (const [exchange, batch] of this.batches.entries()) {
-      if (batch === undefined || batch.tasks.length === 0) continue;
-      const records = toColumns(batch.records);
-      const wire: ExchangeBatch = {
-        exchange,
-        tasks: Int32Array.from(batch.tasks),
-        keys: toColumn(batch.keys),
-        records: records ?? batch.records,
-        times: Float64Array.from(batch.times),
-      };
-      batches.push(wire);
-      transfer.push(wire.tasks.buffer as ArrayBuffer, wire.times.buffer as ArrayBuffer, ...transferablesOf([wire.keys, ...(records?.columns ?? [])]));
-      batch.tasks = [];
-      batch.keys = [];
-      batch.records = [];
-      batch.times = [];
+    for (const [index, exchange] of this.exchanges.entries()) {
+      if (exchange === undefined || exchange.empty) continue;
+      const records = exchange.records.take();
+      const partials = exchange.partials?.empty === false ? exchange.partials.take() : undefined;
+      batches.push({ exchange: index, ...records.records, partials: partials?.partials });
+      transfer.push(...records.transfer, ...(partials?.transfer ?? []));
     }
     return { pass: { batches, sentAny }, transfer };
   }
@@ -153,7 +232,7 @@ class TaskWorker {
     for (const [workerIndex, tasks] of setup.taskIndexesByWorker.entries()) {
       const outbox = outboxes[workerIndex];
       if (outbox === undefined) continue;
-      for (const task of tasks) for (const [index, exchange] of ordered.entries()) exchange.receivers[task] = forwarder(outbox, index, task);
+      for (const task of tasks) for (const [index, exchange] of ordered.entries()) exchange.receivers[task] = forwarder(outbox.exchange(index), task, localWindow(exchange));
     }
     const restoring = group.restoreTarget();
     const worker = new TaskWorker(setup, port, group, metrics, sinks, ordered, outboxes, mailboxes, logs, restoring);
@@ -258,11 +337,18 @@ class TaskWorker {
   }
 
   private deliver(batch: ExchangeBatch): void {
-    const receivers = this.exchanges[batch.exchange].receivers;
+    const exchange = this.exchanges[batch.exchange];
+    const receivers = exchange.receivers;
     const { tasks, times } = batch;
     const keys = fromColumn(batch.keys) as ArrayLike<Key>;
     const records = Array.isArray(batch.records) ? batch.records : fromColumns(batch.records);
     for (let i = 0; i < tasks.length; i++) receivers[tasks[i]](keys[i], records[i], times[i]);
+    if (batch.partials === undefined) return;
+    const windows = exchange.windows;
+    const partials = batch.partials;
+    const partialKeys = fromColumn(partials.keys) as ArrayLike<Key>;
+    for (let i = 0; i < partials.tasks.length; i++) windows[partials.tasks[i]]!.mergePartial(partialKeys[i], partials.starts[i], partials.accumulators[i]);
+    this.metrics.preAggregated(exchange.id, partials.records, partials.tasks.length);
   }
 
   /** The report of a command, with the buffers its message can transfer. */
@@ -282,16 +368,28 @@ class TaskWorker {
   }
 }
 
-/** The receiver of a remote task in an exchange: appends to the batch bound for the task's worker. */
-function forwarder(outbox: Outbox, exchange: number, task: number): KeyedReceiver<Key, unknown> {
-  const batch = outbox.batch(exchange);
+/**
+ * The receiver of a remote task in an exchange: appends to what goes to the task's worker. When the exchange feeds a
+ * window step (`window`, this worker's instance of it), a record of a window that has not fired is folded into its
+ * key's accumulator there instead.
+ */
+function forwarder(pending: PendingExchange, task: number, window: PreAggregatingWindow<Key, unknown> | undefined): KeyedReceiver<Key, unknown> {
+  const records = pending.records;
+  if (window === undefined) return (key, record, time) => records.add(task, key, record, time);
+  const partials = (pending.partials ??= new PendingPartials(window));
   return (key, record, time) => {
-    // The outbox replaces its batches' arrays when it sends them: read them through the batch each time.
-    batch.tasks.push(task);
-    batch.keys.push(key);
-    batch.records.push(record);
-    batch.times.push(time);
+    const start = window.unfiredWindowOf(time);
+    if (Number.isNaN(start)) records.add(task, key, record, time);
+    else partials.add(task, key, record, time, start);
   };
+}
+
+/**
+ * The window step an exchange feeds, as one of this worker's tasks holds it: it folds records for the tasks of other
+ * workers. Every task's instance has the same watermark, as every task of the run has.
+ */
+function localWindow(exchange: Exchange<Key, unknown>): PreAggregatingWindow<Key, unknown> | undefined {
+  return exchange.windows.find((window) => window !== undefined);
 }
 
 /** The counters' increments since the previous call. */
@@ -306,5 +404,7 @@ function takeMetrics(metrics: JobMetrics): MetricsDelta {
     badRecords: take(metrics.badRecords),
     lateRecords: take(metrics.lateRecords),
     droppedRecords: take(metrics.droppedRecords),
+    preAggregatedRecords: take(metrics.preAggregatedRecords),
+    preAggregates: take(metrics.preAggregates),
   };
 }

@@ -1,5 +1,5 @@
 // Keyed tumbling event-time windows with allowed lateness, as Flink's TumblingEventTimeWindows + EventTimeTrigger.
-import type { Key, Operator, OperatorState, RowAddress, StateNamespace, StateRowWriter } from '../api.ts';
+import type { Key, Operator, OperatorState, PreAggregatingWindow, RowAddress, StateNamespace, StateRowWriter } from '../api.ts';
 import { ParkedRecords } from '../state/parked-records.ts';
 import { TimerService } from '../time/timers.ts';
 import { requireDuration, requirePositiveDuration, windowStart } from './assigners.ts';
@@ -53,7 +53,7 @@ const DEFAULT_LOADS_AT_ONCE = 1024;
  * them (as many as the budget holds at once); those are evicted again once emitted, so a window with more keys than
  * the budget holds fires in batches.
  */
-export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState {
+export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Operator, OperatorState, PreAggregatingWindow<K, In, Acc> {
   readonly id: string;
   readonly uid: string;
   readonly state: OperatorState = this;
@@ -135,6 +135,31 @@ export class TumblingWindowOperator<K extends Key, In, Acc, Out> implements Oper
     // window the watermark already passed is a late update: Flink's EventTimeTrigger fires again at once.
     const maxTimestamp = window.end - 1;
     if (maxTimestamp <= this.watermark) this.options.emit(key, aggregation.result(acc, window.start, window.end), maxTimestamp);
+  }
+
+  get aggregation(): TumblingWindowOptions<K, In, Acc, Out>['aggregation'] {
+    return this.options.aggregation;
+  }
+
+  unfiredWindowOf(time: number): number {
+    const start = windowStart(time, this.offsetMs, this.sizeMs);
+    return start + this.sizeMs - 1 > this.watermark ? start : NaN;
+  }
+
+  mergePartial(key: K, start: number, saved: unknown): void {
+    const window = this.windows.get(start) ?? this.open(start);
+    if (window === undefined || window.end - 1 <= this.watermark) {
+      throw new Error(`state '${this.uid}': an accumulator of key ${JSON.stringify(key)} folded by another worker reached window ${start}, which fired already: pre-aggregation folds only records of windows that have not fired`);
+    }
+    const aggregation = this.options.aggregation;
+    const partial = aggregation.load(key, saved);
+    const acc = window.accumulators.get(key);
+    // Tasks on worker threads run without a memory budget (the executor keeps a run under one on the main thread), so
+    // no accumulator here is evicted.
+    if (acc === EVICTED || acc === LOADING) throw new Error(`state '${this.uid}': an accumulator folded by another worker met an evicted one of key ${JSON.stringify(key)}`);
+    if (acc === undefined) window.accumulators.set(key, partial);
+    else aggregation.merge(acc, partial);
+    if (this.rows.tracking) window.changed.add(key);
   }
 
   onWatermark(watermark: number): void {

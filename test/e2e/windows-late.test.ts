@@ -19,15 +19,16 @@ const T = Date.UTC(2026, 2, 1, 12, 0, 0);
 
 /**
  * The watermark moves only between source polls (`max event time read so far - 2 s - 1 ms`, computed after each
- * batch the file source hands over, up to 4096 records). To set it exactly whatever the batching, each phase ends
- * with a barrier: BARRIER_LINES records, all at one time, dropped by the spec before any window. The barrier is
- * longer than a poll, so a poll ends inside it and the watermark becomes barrier time - 2001. Every record of the
+ * batch the file source hands over, up to 4096 records; on worker threads after up to 4 such batches). To set it
+ * exactly whatever the batching, each phase ends with a barrier: BARRIER_LINES records, all at one time, dropped by
+ * the spec before any window. The barrier is longer than a poll, so a poll ends inside it and the watermark becomes
+ * barrier time - 2001. Every record of the
  * next phase is at or behind that barrier time (except the very last record of the file), so it cannot move the
  * watermark: each record below sees exactly the watermark written above its phase. (Only within the first phase can
  * small polls move it, to T+4999 at most, which fires the same rows a little earlier.) Run through the executor with
- * polls of 1 to 5000 records the outputs are the same; with polls longer than a barrier they are not.
+ * polls of 1 to 20000 records the outputs are the same; with polls longer than a barrier they are not.
  */
-const BARRIER_LINES = 5000;
+const BARRIER_LINES = 20_000;
 const MAX_OUT_OF_ORDERNESS_MS = 2000;
 
 const reading = (id: string, key: string, amount: number, at: number): Reading => ({ id, key, amount, ts: T + at });
@@ -189,13 +190,23 @@ function readRows(file: string): unknown[] {
   return text === '' ? [] : text.split('\n').map((line) => JSON.parse(line) as unknown);
 }
 
-function run(spec: string): { directory: string; status: number | null; stderr: string } {
+/** Runs the spec on the readings in one task (so rows of different keys come out in one pinned order), or as `parallel` says. */
+function run(spec: string, parallel: readonly string[] = ['--parallelism', '1']): { directory: string; status: number | null; stderr: string } {
   const directory = mkdtempSync(join(tmpdir(), 'pipec-e2e-late-'));
   writeFileSync(join(directory, 'readings.jsonl'), PHASES.flat().map((record) => JSON.stringify(record)).join('\n') + '\n');
   writeFileSync(join(directory, 'late.yaml'), spec);
-  // One task, so rows of different keys come out in one pinned order.
-  const { status, stderr } = pipec(['run', 'late.yaml', '--parallelism', '1', '--output-path', directory], { cwd: directory });
+  const { status, stderr } = pipec(['run', 'late.yaml', ...parallel, '--output-path', directory], { cwd: directory });
   return { directory, status, stderr };
+}
+
+/** Rows per key, each key's in their order: tasks write rows of different keys in no order between them. */
+function byKey(rows: readonly unknown[]): Map<string, unknown[]> {
+  const keys = new Map<string, unknown[]>();
+  for (const row of rows) {
+    const key = (row as { key: string }).key;
+    keys.set(key, [...(keys.get(key) ?? []), row]);
+  }
+  return keys;
 }
 
 describe('pipec run: late data within and beyond allowed lateness', () => {
@@ -239,5 +250,27 @@ describe('pipec run: late data within and beyond allowed lateness', () => {
     expect(withoutOutputs.stderr).toContain('step visits: 1 records dropped as too late');
     expect(withoutOutputs.stderr).toContain('step moving: 1 records dropped as too late');
     expect(withoutOutputs.stderr).not.toContain('late output');
+  });
+});
+
+describe('pipec run: late data on worker threads', () => {
+  let parallel: ReturnType<typeof run>;
+  const byId = new Map(PHASES.flat().map((record) => [record.id, record]));
+
+  beforeAll(() => {
+    parallel = run(SPEC, ['--parallelism', '16', '--workers', '2']);
+  });
+
+  it('the same rows, late records and updates as in one task, where records for another thread cross folded into accumulators', () => {
+    expect(parallel.status).toBe(0);
+    expect(byKey(readRows(join(parallel.directory, 'totals.jsonl')))).toEqual(byKey(EXPECTED_TOTALS));
+    expect(byKey(readRows(join(parallel.directory, 'visits.jsonl')))).toEqual(byKey(EXPECTED_VISITS));
+    expect(readRows(join(parallel.directory, 'moving.jsonl'))).toEqual(EXPECTED_MOVING);
+    expect(readRows(join(parallel.directory, 'late_totals.jsonl'))).toEqual([byId.get('a6'), byId.get('b3')]);
+    expect(parallel.stderr).toContain('step totals: 2 late records to its late output');
+    // tA belongs to a task on the thread that reads the file, tB to one on the other: b1 crossed folded into an
+    // accumulator of W1, which had not fired; b2 (within the lateness) and b3 (past it) came after W1 fired, so
+    // they crossed as records, to update the row and to go to the late output.
+    expect(parallel.stderr).toContain('step totals: 1 records crossed to other worker threads folded into 1 window accumulators');
   });
 });

@@ -4,6 +4,8 @@ import { loadSpec } from '../../compiler/load/index.ts';
 import { validateSpec } from '../../compiler/validate/index.ts';
 import { resolve } from '../../compiler/resolve/index.ts';
 import { check } from '../../compiler/check/index.ts';
+import { emit } from '../../compiler/emit/index.ts';
+import { stateSchema } from '../../compiler/state/index.ts';
 import type { Diagnostic } from '../../compiler/diagnostics/diagnostic.ts';
 
 /** load → validate → resolve, failing the test on load or schema errors (the phase under test comes after). */
@@ -18,6 +20,21 @@ export function checked(text: string) {
   const { pipeline, diagnostics } = resolved(text);
   if (diagnostics.some((d) => d.severity === 'error')) throw new Error(`spec does not resolve:\n${render(diagnostics)}`);
   return check(pipeline);
+}
+
+/** The head of a small spec that the emit tests complete with steps and sinks: one source of orders. */
+export const SHOP_ORDERS = `pipeline: shop
+types:
+  Order: { order_id: string, category: string, price: float, ts: timestamp }
+sources:
+  orders: { connector: file, path: orders.jsonl, type: Order, event_time: { field: ts } }
+`;
+
+/** The module the code generator writes for a spec that checks (as `shop.yaml`), failing the test on any error before. */
+export function generatedCode(text: string): string {
+  const { typed, diagnostics } = checked(text);
+  if (typed === undefined) throw new Error(`spec does not check:\n${render(diagnostics)}`);
+  return emit(typed, stateSchema(typed), { specPath: 'shop.yaml', runtimeImport: 'pipec/runtime', fileName: 'shop.ts', specFromModule: 'shop.yaml', pipecVersion: 'test' }).code;
 }
 
 /** `line:column code message`; `code message` for a diagnostic without a place (one about the command line). */

@@ -133,8 +133,8 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step per_page (test/cases/generated/kafka.yaml:12): key by page; records reach the task that owns their key group
-    const perPageInput = task.exchange<string, Click>('per_page', (key, record, time) => perPage.process(key, record, time));
+    // step per_page (test/cases/generated/kafka.yaml:12): key by page; records reach the task that owns their key group; those for a task on another worker thread cross folded into accumulators
+    const perPageInput = task.exchange<string, Click>('per_page', (key, record, time) => perPage.process(key, record, time), perPage);
 
     // chain clicks → per_page
     function onClicks(clicks: Click, time: number): void {

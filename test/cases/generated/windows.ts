@@ -591,17 +591,17 @@ export default rt.defineJob({
       metrics: task.metrics,
     }));
 
-    // step per_user_category (test/cases/generated/windows.yaml:12): key by user_id, category; records reach the task that owns their key group
-    const perUserCategoryInput = task.exchange<string, Order>('per_user_category', (key, record, time) => perUserCategory.process(key, record, time));
+    // step per_user_category (test/cases/generated/windows.yaml:12): key by user_id, category; records reach the task that owns their key group; those for a task on another worker thread cross folded into accumulators
+    const perUserCategoryInput = task.exchange<string, Order>('per_user_category', (key, record, time) => perUserCategory.process(key, record, time), perUserCategory);
 
     // step by_user (test/cases/generated/windows.yaml:25): key by user_id; records reach the task that owns their key group
     const byUser = task.exchange<string, Order>('by_user', onByUser);
 
-    // step whole_stream (test/cases/generated/windows.yaml:41): a window over the whole stream reads every record in one task
-    const wholeStreamInput = task.exchange<string, Order>('whole_stream', (key, record, time) => wholeStream.process(key, record, time));
+    // step whole_stream (test/cases/generated/windows.yaml:41): a window over the whole stream reads every record in one task; those for a task on another worker thread cross folded into accumulators
+    const wholeStreamInput = task.exchange<string, Order>('whole_stream', (key, record, time) => wholeStream.process(key, record, time), wholeStream);
 
-    // step hourly (test/cases/generated/windows.yaml:45): a window over the whole stream reads every record in one task
-    const hourlyInput = task.exchange<string, WholeStream>('hourly', (key, record, time) => hourly.process(key, record, time));
+    // step hourly (test/cases/generated/windows.yaml:45): a window over the whole stream reads every record in one task; those for a task on another worker thread cross folded into accumulators
+    const hourlyInput = task.exchange<string, WholeStream>('hourly', (key, record, time) => hourly.process(key, record, time), hourly);
 
     // chain orders → per_user_category → by_user → whole_stream
     function onOrders(orders: Order, time: number): void {

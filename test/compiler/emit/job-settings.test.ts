@@ -2,24 +2,15 @@
 // and the uid of each stateful operator where it is not the step id.
 
 import { describe, expect, it } from 'vitest';
-import { emit } from '../../../compiler/emit/index.ts';
-import { stateSchema } from '../../../compiler/state/index.ts';
-import { checked, render } from '../../support/compile.ts';
+import { generatedCode, SHOP_ORDERS } from '../../support/compile.ts';
 
 function generated(settings: string, steps = ''): string {
-  const { typed, diagnostics } = checked(`pipeline: shop
-types:
-  Order: { order_id: string, category: string, price: float, ts: timestamp }
-sources:
-  orders: { connector: file, path: orders.jsonl, type: Order, event_time: { field: ts } }
-steps:
+  return generatedCode(`${SHOP_ORDERS}steps:
   - { id: unique, from: orders, dedupe: { key: order_id, within: 1h } }
   - { id: revenue, from: unique, key_by: category, window: { tumbling: 1m }, aggregate: { total: sum(price) } }
 ${steps}sinks:
   out: { from: revenue, connector: stdout }
 ${settings}`);
-  if (typed === undefined) throw new Error(`spec does not check:\n${render(diagnostics)}`);
-  return emit(typed, stateSchema(typed), { specPath: 'shop.yaml', runtimeImport: 'pipec/runtime', fileName: 'shop.ts', specFromModule: 'shop.yaml', pipecVersion: 'test' }).code;
 }
 
 describe('job settings', () => {

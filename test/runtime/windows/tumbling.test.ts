@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { TumblingWindowOperator } from '../../../runtime/windows/tumbling.ts';
 import {
-  expectedRow, floorStart, groupBy, outOfOrderEvents, referenceTimeWindows, rowAggregation, run, sortRows, windowOutputs, withWatermarks,
+  expectedRow, floorStart, groupBy, outOfOrderEvents, referenceTimeWindows, rowAggregation, rowsByWindow, run, sortRows, windowOutputs, withWatermarks,
   type Action, type Event,
 } from './harness.ts';
 
@@ -142,6 +142,58 @@ describe('TumblingWindowOperator', () => {
     expect(late.map((event) => event.id)).toEqual(expected.late);
     expect(metrics.lateCount).toBe(expected.late.length);
     expect(operator.openWindows).toBe(0);
+  });
+
+  it('takes records of unfired windows folded by another instance (pre-aggregation) with the same rows and late records', () => {
+    const events = outOfOrderEvents(11, 4000, keys.slice(0, 4), { start: 0, step: 10, maxOutOfOrderness: 2000 });
+    const actions = withWatermarks(events, 100, 5);
+    const options = { sizeMs: 500, offsetMs: 100, allowedLatenessMs: 700 };
+    const { operator, clock, emitted, late } = tumbling(options);
+    // The sending worker's instance of the step: it sees the same watermarks, and folds the odd events it can.
+    const sender = tumbling(options).operator;
+    const folded = new Map<string, { key: string; start: number; acc: ReturnType<typeof rowAggregation.create> }>();
+    let foldedEvents = 0;
+    let firedEvents = 0;
+    for (const action of actions) {
+      if (action.kind === 'watermark') {
+        // What was folded crosses before the watermark does.
+        for (const { key, start, acc } of folded.values()) operator.mergePartial(key, start, sender.aggregation.save(acc));
+        folded.clear();
+        clock.watermark = action.watermark;
+        operator.onWatermark(action.watermark);
+        sender.onWatermark(action.watermark);
+        continue;
+      }
+      const { event } = action;
+      const start = sender.unfiredWindowOf(event.time);
+      if (event.id % 2 === 1 && Number.isNaN(start)) firedEvents++;
+      if (event.id % 2 === 0 || Number.isNaN(start)) {
+        operator.process(event.key, event, event.time);
+        continue;
+      }
+      let entry = folded.get(`${event.key}|${start}`);
+      if (entry === undefined) folded.set(`${event.key}|${start}`, (entry = { key: event.key, start, acc: sender.aggregation.create(event.key) }));
+      sender.aggregation.add(entry.acc, event, event.time);
+      foldedEvents++;
+    }
+    const expected = referenceTimeWindows(actions, (time) => [[floorStart(time, 100, 500), floorStart(time, 100, 500) + 500]], 700);
+    // Of the odd events, many were folded, and many came after their window fired and went as they are.
+    expect(foldedEvents).toBeGreaterThan(400);
+    expect(firedEvents).toBeGreaterThan(400);
+    expect(expected.late.length).toBeGreaterThan(50);
+    // Keys folded arrive in a window when they cross, so only the rows of each key and window keep their order.
+    expect(rowsByWindow(emitted.map((entry) => entry.row))).toEqual(rowsByWindow(expected.rows));
+    expect(late.map((event) => event.id)).toEqual(expected.late);
+    expect(operator.openWindows).toBe(0);
+  });
+
+  it('refuses an accumulator folded for a window that fired', () => {
+    const { operator } = tumbling({ sizeMs: 10, allowedLatenessMs: 100 });
+    operator.process('a', { id: 0, key: 'a', time: 5, amount: 1 }, 5);
+    operator.onWatermark(9);
+    expect(operator.unfiredWindowOf(5)).toBeNaN();
+    expect(operator.unfiredWindowOf(10)).toBe(10);
+    expect(() => operator.mergePartial('a', 0, { count: 1, total: 1, ids: [1] })).toThrow(/fired already/);
   });
 
   it('rejects sizes that are not positive whole milliseconds', () => {
