@@ -379,6 +379,12 @@ export interface SinkConnector<T = unknown> extends SinkWriter<T> {
   /** Records written so far. */
   readonly written: number;
   /**
+   * For a sink that writes JSON lines: records serialised where they were made (on a worker thread), each
+   * `JSON.stringify(record)` and a line feed. The same as `write` of each of the `records`, which then cross to the
+   * sink's thread as one string and are not serialised on it.
+   */
+  writeLines?(lines: string, records: number): void;
+  /**
    * Checkpoint `checkpointId` cuts here (after a flush): makes what was written since the previous one durable but
    * not yet visible, and returns, as plain JSON data, what a restore needs to commit or discard it (the two-phase
    * commit of Flink's TwoPhaseCommitSinkFunction). Only for `exactly_once` delivery.

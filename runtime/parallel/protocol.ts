@@ -16,6 +16,8 @@ export interface WorkerRun extends TaskContext {
   readonly maxParallelism: number;
   readonly batchSize: number;
   readonly restored: RestoredSources | undefined;
+  /** Sinks that take records as JSON lines (SinkConnector.writeLines): workers serialise what their tasks write to them. */
+  readonly jsonLinesSinks: readonly string[];
 }
 
 export interface WorkerSetup extends WorkerRun {
@@ -46,14 +48,19 @@ export type Command =
 export interface Report {
   readonly type: 'done';
   readonly result: PollReply | StateSnapshot | SourcePositions | undefined;
-  /** Per sink id, the records the worker's tasks wrote since the previous report, in order (as columns when they can be). */
-  readonly sinks: readonly (readonly [string, RecordColumns | unknown[]])[];
+  /**
+   * Per sink id, the records the worker's tasks wrote since the previous report, in order: as JSON lines for the
+   * sinks that take them, else as columns when they can be.
+   */
+  readonly sinks: readonly (readonly [string, SinkOutput])[];
   /** Counter increments since the previous report (JobMetrics maps as entries). */
   readonly metrics: MetricsDelta;
   readonly logs: readonly string[];
   readonly rows: number;
   readonly residentRows: number;
 }
+
+export type SinkOutput = RecordColumns | unknown[] | { readonly lines: string; readonly records: number };
 
 export interface PollReply {
   readonly polled: number;

@@ -28,7 +28,7 @@ import {
 import type { PollResult, StateCount, TaskRunner } from './runner.ts';
 import { fromColumns } from './columns.ts';
 
-export interface WorkerSettings extends WorkerRun {
+export interface WorkerSettings extends Omit<WorkerRun, 'jsonLinesSinks'> {
   /** The job's bundle: each worker imports it, and it serves tasks in a worker thread (serveTasks). */
   readonly module: string;
   readonly workers: number;
@@ -110,13 +110,14 @@ export class WorkerTasks implements TaskRunner {
         ports[b][a] = channel.port2;
       }
     }
+    const jsonLinesSinks = [...sinks].flatMap(([id, sink]) => (sink.writeLines === undefined ? [] : [id]));
     const taskIndexesByWorker = Array.from({ length: workers }, (_, worker) => {
       const first = Math.floor((worker * settings.parallelism) / workers);
       const last = Math.floor(((worker + 1) * settings.parallelism) / workers);
       return Array.from({ length: last - first }, (_, offset) => first + offset);
     });
     const threads = taskIndexesByWorker.map((tasks, index) => {
-      const setup: WorkerSetup = { ...run, protocol: WORKER_PROTOCOL, workerIndex: index, taskIndexesByWorker, peers: ports[index] };
+      const setup: WorkerSetup = { ...run, jsonLinesSinks, protocol: WORKER_PROTOCOL, workerIndex: index, taskIndexesByWorker, peers: ports[index] };
       const transfer = ports[index].filter((port): port is MessagePort => port !== undefined);
       return new TaskThread(index, tasks, new Worker(new URL(module), { workerData: setup, transferList: transfer }));
     });
@@ -247,7 +248,8 @@ export class WorkerTasks implements TaskRunner {
     for (const [index, report] of reports.entries()) {
       for (const [id, written] of report.sinks) {
         const sink = this.sinks.get(id)!;
-        for (const record of Array.isArray(written) ? written : fromColumns(written)) sink.write(record);
+        if ('lines' in written) sink.writeLines!(written.lines, written.records);
+        else for (const record of Array.isArray(written) ? written : fromColumns(written)) sink.write(record);
       }
       const { metrics } = report;
       for (const [source, count] of metrics.recordsIn) this.metrics.received(source, count);

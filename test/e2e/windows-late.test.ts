@@ -19,16 +19,16 @@ const T = Date.UTC(2026, 2, 1, 12, 0, 0);
 
 /**
  * The watermark moves only between source polls (`max event time read so far - 2 s - 1 ms`, computed after each
- * batch the file source hands over, up to 4096 records; on worker threads after up to 4 such batches). To set it
+ * batch the file source hands over, up to 4096 records; on worker threads after up to 16 such batches). To set it
  * exactly whatever the batching, each phase ends with a barrier: BARRIER_LINES records, all at one time, dropped by
  * the spec before any window. The barrier is longer than a poll, so a poll ends inside it and the watermark becomes
  * barrier time - 2001. Every record of the
  * next phase is at or behind that barrier time (except the very last record of the file), so it cannot move the
  * watermark: each record below sees exactly the watermark written above its phase. (Only within the first phase can
  * small polls move it, to T+4999 at most, which fires the same rows a little earlier.) Run through the executor with
- * polls of 1 to 20000 records the outputs are the same; with polls longer than a barrier they are not.
+ * polls of 1 to 70000 records the outputs are the same; with polls longer than a barrier they are not.
  */
-const BARRIER_LINES = 20_000;
+const BARRIER_LINES = 70_000;
 const MAX_OUT_OF_ORDERNESS_MS = 2000;
 
 const reading = (id: string, key: string, amount: number, at: number): Reading => ({ id, key, amount, ts: T + at });

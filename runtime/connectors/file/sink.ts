@@ -105,6 +105,11 @@ class FileSink<T> implements SinkConnector<T> {
     this.written++;
   }
 
+  writeLines(lines: string, records: number): void {
+    this.pending += lines;
+    this.written += records;
+  }
+
   async flush(): Promise<void> {
     if (this.pending === '') return;
     const handle = this.handle ?? (await this.openInProgress());

@@ -43,6 +43,17 @@ describe('file sink', () => {
     expect(sink.written).toBe(3);
   });
 
+  it('takes lines serialised elsewhere (a worker thread) between records, in order, and counts their records', async () => {
+    const sink = createFileSink({ path: 'lines.jsonl' }, single());
+    await sink.open();
+    sink.write({ n: 1 });
+    sink.writeLines!('{"n":2}\n{"n":3}\n', 2);
+    sink.write({ n: 4 });
+    expect(sink.written).toBe(4);
+    await sink.close();
+    expect(await readFile(join(directory, 'lines.jsonl'), 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+  });
+
   it('truncates an existing file at open', async () => {
     await mkdir(join(directory, 'old'), { recursive: true });
     await writeFile(join(directory, 'old/out.jsonl'), 'stale line\nanother\n');
