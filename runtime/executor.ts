@@ -12,14 +12,14 @@ import {
   type RunCheckpointSettings,
 } from './checkpoints/coordinator.ts';
 import type { MemoryBudget } from './checkpoints/memory-budget.ts';
-import { listCheckpoints } from './checkpoints/storage.ts';
+import { listCheckpoints, type MemberCheckpoint } from './checkpoints/storage.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
 import { JobMetrics } from './metrics.ts';
 import { LocalTasks } from './parallel/local.ts';
 import type { TaskRunner } from './parallel/runner.ts';
 import { WorkerTasks } from './parallel/workers.ts';
 import { taskEnvironment, type TaskEnvironment } from './task.ts';
-import { TaskGroup, type RestoredSources, type TaskContext } from './task-group.ts';
+import { mergeSourcePositions, TaskGroup, type RestoredSources, type TaskContext } from './task-group.ts';
 import type { ExchangeBridge } from './distributed/bridge.ts';
 import { Reassigned } from './distributed/member.ts';
 import { checkParts, restoredSources, restoredWatermark } from './distributed/restore.ts';
@@ -354,10 +354,13 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   /** Called between phases: every record polled so far is through, a consistent cut. */
   const checkpoint = async () => {
     await flushSinks();
+    // A member's checkpoint holds its sources' positions per task; the run's are those together, read once.
+    let member: Promise<MemberCheckpoint> | undefined;
+    const memberOnce = () => (member ??= memberCheckpoint(distributed!, runner));
     lastCheckpoint = await coordinator!.take({
       snapshot: (full) => runner.snapshot(full),
-      sourcePositions: () => runner.sourcePositions(),
-      member: distributed === undefined ? undefined : () => memberCheckpoint(distributed, runner),
+      sourcePositions: distributed === undefined ? () => runner.sourcePositions() : async () => mergeSourcePositions(Object.values((await memberOnce()).taskSources)),
+      member: distributed === undefined ? undefined : memberOnce,
       sinks: participants,
       watermark,
       recordsIn,

@@ -319,6 +319,15 @@ export class TaskGroup {
   }
 }
 
+/** The positions of several parts of a run (workers, or a member's tasks), which hold different splits, as one. */
+export function mergeSourcePositions(parts: Iterable<SourcePositions>): SourcePositions {
+  const positions: SourcePositions = {};
+  for (const part of parts) {
+    for (const [source, splits] of Object.entries(part)) Object.assign((positions[source] ??= {}), splits);
+  }
+  return positions;
+}
+
 /** Where each split of a source resumes, and the highest event time it saw, into `into`. */
 function addPositions({ definition, reader, watermarks }: OpenSource, into: SourcePositions): void {
   const splits = (into[definition.id] ??= {});

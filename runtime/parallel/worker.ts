@@ -40,9 +40,10 @@ export function serveTasks(job: JobDefinition): void {
 }
 
 /**
- * Batches each source of a worker polls in a phase, at most. A phase costs round trips through the main thread and
- * ends at a barrier where the faster workers wait for the slowest: on the revenue benchmark 16 batches (64k records
- * of 4096) left the workers waiting less than 4 did.
+ * Batches each source of a worker polls in a phase, at most, while they come full. A phase costs round trips through
+ * the main thread and ends at a barrier where the faster workers wait for the slowest: on the revenue benchmark 16
+ * batches (64k records of 4096) left the workers waiting less than 4 did. A poll that does not fill a batch (a live
+ * or paced source that has read what is due) ends the phase, so that the watermark follows such a source as soon.
  */
 const BATCHES_PER_PHASE = 16;
 
@@ -309,8 +310,8 @@ class TaskWorker {
         let polled = 0;
         for (let batches = 0; batches < BATCHES_PER_PHASE && polled < command.limit && !group.ended; batches++) {
           const more = await group.poll(this.setup.batchSize, command.limit - polled);
-          if (more === 0) break;
           polled += more;
+          if (more < this.setup.batchSize) break;
         }
         await this.settleExchanges();
         return { polled, ended: group.ended, low: group.lowWatermark(Date.now()) };

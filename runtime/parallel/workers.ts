@@ -5,15 +5,15 @@
 // Every phase is a barrier: the main thread asks every worker, and the next phase starts once every worker has
 // settled its exchanges and reported. So between phases every record polled has passed every operator and
 // exchange: the consistent cut a checkpoint takes, with the barriers aligned by construction. Backpressure comes
-// the same way: a phase polls at most a batch per source, and the next waits until the sinks have flushed what the
-// last one wrote, so a slow sink slows the sources instead of growing queues.
+// the same way: a phase polls at most BATCHES_PER_PHASE batches per source (worker.ts), and the next waits until
+// the sinks have flushed what the last one wrote, so a slow sink slows the sources instead of growing queues.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Key, SinkConnector, StateNamespace } from '../api.ts';
 import type { RestoreTarget } from '../checkpoints/coordinator.ts';
 import type { StateSnapshot } from '../checkpoints/snapshot.ts';
 import type { JobMetrics } from '../metrics.ts';
-import type { RestoredSources, SourcePositions } from '../task-group.ts';
+import { mergeSourcePositions, type RestoredSources, type SourcePositions } from '../task-group.ts';
 import {
   WORKER_PROTOCOL,
   type Command,
@@ -180,11 +180,7 @@ export class WorkerTasks implements TaskRunner {
   }
 
   async sourcePositions(): Promise<SourcePositions> {
-    const positions: SourcePositions = {};
-    for (const part of (await this.everyWorker(() => ({ type: 'positions' }))) as SourcePositions[]) {
-      for (const [source, splits] of Object.entries(part)) Object.assign((positions[source] ??= {}), splits);
-    }
-    return positions;
+    return mergeSourcePositions((await this.everyWorker(() => ({ type: 'positions' }))) as SourcePositions[]);
   }
 
   async checkpointCompleted(): Promise<void> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pipec } from '../support/cli.ts';
 import { checkpointsIn, runAndKill as killAfterCheckpoint } from '../support/kill.ts';
+import { roundedFractions } from '../support/rows.ts';
 
 /**
  * Orders at a steady rate through a stateless filter, a tumbling window per category and sessions per user, with a
@@ -60,11 +61,14 @@ function workspace(): string {
   return directory;
 }
 
-/** The committed output: each file's lines, sorted (tasks may order rows differently; a repeat still shows). */
+/**
+ * The committed output: each file's lines, sorted (tasks may order rows differently; a repeat still shows), with
+ * fractions to 12 significant digits (a run restored at another parallelism may add a float sum in another order).
+ */
 function committed(directory: string): Record<string, string[]> {
   const read = (file: string) => {
     const path = join(directory, 'out', file);
-    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((line) => line !== '').sort() : [];
+    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((line) => line !== '').map(roundedFractions).sort() : [];
   };
   return Object.fromEntries(OUTPUTS.map((file) => [file, read(file)]));
 }

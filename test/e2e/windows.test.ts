@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pipec, REPO_ROOT } from '../support/cli.ts';
 import { seededRandom } from '../support/random.ts';
+import { roundedFractions } from '../support/rows.ts';
 
 interface Event {
   id: string;
@@ -475,13 +476,12 @@ describe.each(RUNS)('pipec run: every window kind on 60k out-of-order events, pa
 describe('pipec run: every window kind at parallelism 1, 2 and 16', () => {
   it('writes the same rows at every parallelism (a global window\'s rows of a key in the same order)', () => {
     for (const file of ['tumbling.jsonl', 'sliding.jsonl', 'sessions.jsonl', 'rolling.jsonl', 'minute.jsonl', 'hour.jsonl']) {
-      // Float sums and averages may differ in the last bits, so fractions are compared to 12 significant digits: on worker threads a
-      // tumbling window's records for another thread's task cross folded into accumulators, which the receiving
-      // task merges, (a + b) + (c + d) instead of ((a + b) + c) + d; and the hour rollup adds the minute rows of
-      // several tasks in the order they arrive. Everything else is equal to the bit: each key's events come from one
-      // file split, in its order, at every parallelism.
-      const exact = (line: string) => JSON.stringify(JSON.parse(line), (_, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(12)) : value));
-      const rows = (parallelism: number) => readFileSync(join(outputs.get(parallelism)!, file), 'utf8').trim().split('\n').map(exact);
+      // Float sums and averages may differ in the last bits, so fractions are compared to 12 significant digits: on
+      // worker threads a tumbling window's records for another thread's task cross folded into accumulators, which
+      // the receiving task merges, (a + b) + (c + d) instead of ((a + b) + c) + d; and the hour rollup adds the
+      // minute rows of several tasks in the order they arrive. Everything else is equal to the bit: each key's
+      // events come from one file split, in its order, at every parallelism.
+      const rows = (parallelism: number) => readFileSync(join(outputs.get(parallelism)!, file), 'utf8').trim().split('\n').map(roundedFractions);
       const one = rows(1);
       expect(one.length, file).toBeGreaterThan(0);
       for (const { parallelism } of RUNS) {
