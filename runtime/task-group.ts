@@ -54,6 +54,11 @@ export interface TaskGroupSettings extends TaskContext {
 export class TaskGroup {
   /** Source records decoded or rejected by this group so far. */
   recordsIn = 0;
+  /**
+   * In the last poll a source gave less than asked without its split ending: it has read what there is for now (a
+   * live or paced source, a Kafka partition at its end).
+   */
+  caughtUp = false;
   readonly sources: OpenSource[] = [];
   private readonly decoder = new RecordDecoder();
   private readonly scanner = new JsonScanner();
@@ -120,12 +125,15 @@ export class TaskGroup {
    */
   async poll(batchSize: number, limit: number): Promise<number> {
     let polled = 0;
+    this.caughtUp = false;
     for (const source of this.sources) {
       if (source.ended) continue;
       if (polled >= limit) break;
       // Near the record limit, ask for just what is left: a reader's position then covers exactly what was
       // processed, which a checkpoint relies on.
-      const batch = await source.reader.poll(Math.min(batchSize, limit - polled));
+      const asked = Math.min(batchSize, limit - polled);
+      const batch = await source.reader.poll(asked);
+      if (batch !== null && batch.values.length < asked && batch.splitEnded !== true) this.caughtUp = true;
       if (batch === null) {
         source.ended = true;
         for (const split of source.reader.splitsInOrder === true ? [IN_ORDER] : source.reader.splits) source.watermarks.endSplit(split);

@@ -42,8 +42,9 @@ export function serveTasks(job: JobDefinition): void {
 /**
  * Batches each source of a worker polls in a phase, at most, while they come full. A phase costs round trips through
  * the main thread and ends at a barrier where the faster workers wait for the slowest: on the revenue benchmark 16
- * batches (64k records of 4096) left the workers waiting less than 4 did. A poll that does not fill a batch (a live
- * or paced source that has read what is due) ends the phase, so that the watermark follows such a source as soon.
+ * batches (64k records of 4096) left the workers waiting less than 4 did. A source that has read what there is for
+ * now (TaskGroup.caughtUp: a live or paced one) ends the phase, so that the watermark follows it as soon; the end of
+ * a file split does not (one worker's phase would end short, and the other would wait).
  */
 const BATCHES_PER_PHASE = 16;
 
@@ -311,7 +312,7 @@ class TaskWorker {
         for (let batches = 0; batches < BATCHES_PER_PHASE && polled < command.limit && !group.ended; batches++) {
           const more = await group.poll(this.setup.batchSize, command.limit - polled);
           polled += more;
-          if (more < this.setup.batchSize) break;
+          if (more === 0 || group.caughtUp) break;
         }
         await this.settleExchanges();
         return { polled, ended: group.ended, low: group.lowWatermark(Date.now()) };
