@@ -4,6 +4,16 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { CaseMeasurement } from './child.ts';
 import type { Dataset, DatasetName } from './datasets.ts';
 
+/**
+ * A JSON line with every fraction rounded to 12 significant digits. At parallelism above 1 a window's float sums and
+ * averages may add the same records in another order (records of a key from several splits, accumulators folded on
+ * another worker thread), which changes their last bits and nothing else. The end-to-end tests compare runs at other
+ * parallelisms with it too.
+ */
+export function roundedFractions(line: string): string {
+  return JSON.stringify(JSON.parse(line), (_, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(12)) : value));
+}
+
 export interface OutputDigest {
   readonly file: string;
   readonly lines: number;

@@ -24,7 +24,7 @@ import { ensureDataset, type Dataset, type DatasetName } from './datasets.ts';
 import { typedPipelineToJson } from './ir-json.ts';
 import type { EventTimeFields } from './latency.ts';
 import { countCommitted, createTopics, INPUT_PARTITIONS, KAFKA_SINKS, produceFile } from './kafka.ts';
-import { formatReport, type BenchReport, type CaseResult, type KafkaInput, type OutputComparison, type OutputDigest } from './report.ts';
+import { formatReport, roundedFractions, type BenchReport, type CaseResult, type KafkaInput, type OutputComparison, type OutputDigest } from './report.ts';
 import { startBroker, type KafkaBroker } from '../scripts/kafka/broker.ts';
 
 export type ProfileName = 'smoke' | 'quick' | 'full';
@@ -367,7 +367,7 @@ function digestOutputs(directory: string): OutputDigest[] {
       const text = readFileSync(join(directory, file), 'utf8');
       const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
       const hash = (data: string) => createHash('sha256').update(data).digest('hex');
-      const rounded = lines.map((line) => JSON.stringify(JSON.parse(line), (_, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(12)) : value)));
+      const rounded = lines.map(roundedFractions);
       return { file, lines: lines.length, exact: hash(text), rounded: hash(rounded.sort().join('\n')) };
     });
 }

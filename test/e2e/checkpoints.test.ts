@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pipec } from '../support/cli.ts';
 import { checkpointsIn, runAndKill as killAfterCheckpoint } from '../support/kill.ts';
-import { roundedFractions } from '../support/rows.ts';
+import { roundedFractions } from '../../bench/report.ts';
 
 /**
  * Orders at a steady rate through a stateless filter, a tumbling window per category and sessions per user, with a

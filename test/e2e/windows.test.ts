@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pipec, REPO_ROOT } from '../support/cli.ts';
 import { seededRandom } from '../support/random.ts';
-import { roundedFractions } from '../support/rows.ts';
+import { roundedFractions } from '../../bench/report.ts';
 
 interface Event {
   id: string;
