@@ -133,12 +133,12 @@ export class TaskGroup {
       // processed, which a checkpoint relies on.
       const asked = Math.min(batchSize, limit - polled);
       const batch = await source.reader.poll(asked);
-      if (batch !== null && batch.values.length < asked && batch.splitEnded !== true) this.caughtUp = true;
       if (batch === null) {
         source.ended = true;
         for (const split of source.reader.splitsInOrder === true ? [IN_ORDER] : source.reader.splits) source.watermarks.endSplit(split);
         continue;
       }
+      if (batch.values.length < asked && batch.splitEnded !== true) this.caughtUp = true;
       polled += this.process(source, batch);
       if (batch.splitEnded === true && source.reader.splitsInOrder !== true) source.watermarks.endSplit(batch.split);
     }
@@ -222,10 +222,11 @@ export class TaskGroup {
    * Where each split resumes, and the highest event time it saw: the sources' part of a checkpoint. Readers first
    * make durable what they took for themselves (a Kafka dead-letter topic's records), which the positions then cover.
    */
-  async sourcePositions(into: SourcePositions = {}): Promise<SourcePositions> {
+  async sourcePositions(): Promise<SourcePositions> {
     for (const { reader } of this.sources) await reader.flush?.();
-    for (const source of this.sources) addPositions(source, into);
-    return into;
+    const positions: SourcePositions = {};
+    for (const source of this.sources) addPositions(source, positions);
+    return positions;
   }
 
   /** As sourcePositions, per task index: a distributed run restores each task from its own checkpoint. */

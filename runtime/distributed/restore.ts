@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { JobDefinition, Key, StateNamespace } from '../api.ts';
 import { refuseUnrestorable, restoreKeyedState, type RestoreTarget } from '../checkpoints/coordinator.ts';
 import { completeCheckpoints, readMetadataNow, type CheckpointLocation, type CheckpointMetadata, type MemberCheckpoint } from '../checkpoints/storage.ts';
-import type { RestoredSources, SourcePositions } from '../task-group.ts';
+import { mergeSourcePositions, type RestoredSources } from '../task-group.ts';
 
 /** One checkpoint and the tasks restored from it. */
 export interface RestorePart {
@@ -97,13 +97,7 @@ export function checkParts(plan: RestorePlan, job: JobDefinition, maxParallelism
 
 /** The sources' positions of the plan: each task's splits from the checkpoint it restores from. */
 export function restoredSources(plan: RestorePlan): RestoredSources {
-  const sources: SourcePositions = {};
-  for (const part of plan.parts) {
-    for (const task of part.tasks) {
-      for (const [sourceId, splits] of Object.entries(part.metadata.member.taskSources[task] ?? {})) Object.assign((sources[sourceId] ??= {}), splits);
-    }
-  }
-  return { sources };
+  return { sources: mergeSourcePositions(plan.parts.flatMap((part) => part.tasks.map((task) => part.metadata.member.taskSources[task] ?? {}))) };
 }
 
 /** The watermark the restored tasks start at: the lowest of their checkpoints'. */
