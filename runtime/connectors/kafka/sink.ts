@@ -29,6 +29,11 @@ export function* produceRequests(messages: Message[]): Generator<Message[]> {
   yield start === 0 ? messages : messages.slice(start);
 }
 
+/** What the transactional ids of a Kafka sink start with (AlternatingTransactions adds the slot). */
+export function kafkaSinkTransactionalBase(appName: string, sinkId: string): string {
+  return `pipec-${appName}-${sinkId}`;
+}
+
 /**
  * The Kafka sink in the delivery of `context.delivery`:
  * - `none` and `at_least_once`: an idempotent producer, acks from all in-sync replicas, each flush awaited; after a
@@ -39,11 +44,6 @@ export function* produceRequests(messages: Message[]): Generator<Message[]> {
  *   resumeTransaction) before anything else, so a `read_committed` consumer sees every record exactly once. The
  *   transactions take turns on two ids, `pipec-<app>-<sink>-0` and `-1` (AlternatingTransactions).
  */
-/** What the transactional ids of a Kafka sink start with (AlternatingTransactions adds the slot). */
-export function kafkaSinkTransactionalBase(appName: string, sinkId: string): string {
-  return `pipec-${appName}-${sinkId}`;
-}
-
 export function createKafkaSink(definition: SinkDefinition, context: SinkContext): SinkConnector {
   return new KafkaSink(definition, parseKafkaSinkOptions(definition.options, context), context);
 }
