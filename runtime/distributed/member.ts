@@ -9,6 +9,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { withAdmin } from '../connectors/kafka/options.ts';
 import type { RestorePlan } from './restore.ts';
 
 /** The tasks Kafka gave this member, in one generation of the group, and how they resume. */
@@ -63,15 +64,9 @@ export function newMemberId(): string {
 
 /** The ids of the members in the group now (after a join: the members of its generation). */
 export async function liveMembers(kafka: Kafka, app: string): Promise<Set<string>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.describeGroups([membersGroup(app)]);
-    const prefix = memberClientId(app, '');
-    return new Set((groups[0]?.members ?? []).flatMap(({ clientId }) => (clientId.startsWith(prefix) ? [clientId.slice(prefix.length)] : [])));
-  } finally {
-    await admin.disconnect();
-  }
+  const { groups } = await withAdmin(kafka, (admin) => admin.describeGroups([membersGroup(app)]));
+  const prefix = memberClientId(app, '');
+  return new Set((groups[0]?.members ?? []).flatMap(({ clientId }) => (clientId.startsWith(prefix) ? [clientId.slice(prefix.length)] : [])));
 }
 
 export class GroupMember {
@@ -163,19 +158,15 @@ export class GroupMember {
   }
 
   private async ensureTopic(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
+    const metadata = await withAdmin(this.kafka, async (admin) => {
       await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: this.parallelism }], waitForLeaders: true });
-      const metadata = await admin.fetchTopicMetadata({ topics: [this.topic] });
-      const partitions = metadata.topics[0]?.partitions.length ?? 0;
-      if (partitions !== this.parallelism) {
-        throw new Error(
-          `the exchange topic '${this.topic}' has ${partitions} partitions, one per task of the members running: run this member with --parallelism ${partitions} too (or, with every member stopped, delete the topic)`,
-        );
-      }
-    } finally {
-      await admin.disconnect();
+      return admin.fetchTopicMetadata({ topics: [this.topic] });
+    });
+    const partitions = metadata.topics[0]?.partitions.length ?? 0;
+    if (partitions !== this.parallelism) {
+      throw new Error(
+        `the exchange topic '${this.topic}' has ${partitions} partitions, one per task of the members running: run this member with --parallelism ${partitions} too (or, with every member stopped, delete the topic)`,
+      );
     }
   }
 

@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import type { JobDefinition, Key, SinkConnector, SinkContext } from '../api.ts';
 import type { RestoreTarget, RunCheckpointSettings } from '../checkpoints/coordinator.ts';
 import type { MemberCheckpoint } from '../checkpoints/storage.ts';
-import { kafkaClient } from '../connectors/kafka/options.ts';
+import { kafkaClient, withAdmin } from '../connectors/kafka/options.ts';
 import { kafkaSinkTransactionalBase } from '../connectors/kafka/sink.ts';
 import {
   alternatingIds,
@@ -167,13 +167,8 @@ export async function openBridge(
 
 /** Per partition of the topic: its end offset (the high watermark). */
 async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, Number(high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  return new Map(offsets.map(({ partition, high }) => [partition, Number(high)]));
 }
 
 /** Puts the member's tasks' state back, each task's from its own checkpoint; undefined when every task starts afresh. */

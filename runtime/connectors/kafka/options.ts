@@ -1,7 +1,7 @@
 // The `kafka` connector's options, as the spec gives them (checked again here: a bundle may be run without the
 // compiler), and the kafkajs client they make.
 
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 
 export type StartOffset = 'earliest' | 'latest' | 'committed' | 'timestamp';
 export type KafkaFormat = 'json' | 'debezium-json';
@@ -101,4 +101,15 @@ export function parseKafkaSinkOptions(options: Readonly<Record<string, unknown>>
  */
 export function kafkaClient(servers: readonly string[], clientId: string): Kafka {
   return new Kafka({ clientId, brokers: [...servers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 50 } });
+}
+
+/** Runs `use` with a connected admin client of `kafka`, disconnected after whatever happens. */
+export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }
