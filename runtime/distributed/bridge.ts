@@ -24,15 +24,14 @@ const LOGGED_BAD_MESSAGES = 20;
 export class ExchangeBridge implements CheckpointParticipant {
   /** Records sent to other members' tasks. */
   written = 0;
-  /** Records received from other members' tasks. */
-  received = 0;
   /**
    * Set while operators fire on a watermark: a record keyed then comes out of a window (or another stateful step),
    * and the watermark other members would need for it is not the one this member says.
    */
   firing = false;
   private outbox: Message[] = [];
-  private readonly local: ReadonlySet<number>;
+  /** The tasks of the other members. */
+  private readonly remote: readonly number[];
   /** Per task of this member: per task of another member, the watermark it last said in this task's partition. */
   private readonly watermarks = new Map<number, Map<number, number>>();
   /** Per task of this member: the tasks of other members that said in its partition that their sources ended. */
@@ -61,7 +60,7 @@ export class ExchangeBridge implements CheckpointParticipant {
     private readonly transactions: AlternatingTransactions,
     private readonly log: (line: string) => void,
   ) {
-    this.local = new Set(tasks);
+    this.remote = Array.from({ length: member.parallelism }, (_, task) => task).filter((task) => !tasks.includes(task));
     this.behind = new Map(tasks.flatMap((task) => ((endOffsets.get(task) ?? 0) > (resumeOffsets.get(task) ?? 0) ? [[task, endOffsets.get(task)!]] : [])));
     for (const task of tasks) {
       this.watermarks.set(task, new Map());
@@ -73,9 +72,7 @@ export class ExchangeBridge implements CheckpointParticipant {
   /** Routes each exchange's records for tasks of other members to their partitions. */
   async open(): Promise<void> {
     for (const [id, exchange] of this.exchanges) {
-      for (let task = 0; task < this.member.parallelism; task++) {
-        if (!this.local.has(task)) exchange.receivers[task] = this.remoteReceiver(id, task);
-      }
+      for (const task of this.remote) exchange.receivers[task] = this.remoteReceiver(id, task);
     }
   }
 
@@ -100,7 +97,6 @@ export class ExchangeBridge implements CheckpointParticipant {
       this.offsets.set(task, endOffset);
       if (endOffset >= (this.behind.get(task) ?? Infinity)) this.behind.delete(task);
     }
-    this.received += received;
     return received;
   }
 
@@ -109,16 +105,14 @@ export class ExchangeBridge implements CheckpointParticipant {
     if (this.behind.size > 0) return -Infinity;
     let low = Infinity;
     for (const watermarks of this.watermarks.values()) {
-      for (let task = 0; task < this.member.parallelism; task++) {
-        if (!this.local.has(task)) low = Math.min(low, watermarks.get(task) ?? -Infinity);
-      }
+      for (const task of this.remote) low = Math.min(low, watermarks.get(task) ?? -Infinity);
     }
     return low;
   }
 
   /** The sources of every task of the other members have ended (each said so in every partition of this member). */
   othersEnded(): boolean {
-    for (const ended of this.ended.values()) if (ended.size < this.member.parallelism - this.local.size) return false;
+    for (const ended of this.ended.values()) if (ended.size < this.remote.length) return false;
     return true;
   }
 
@@ -133,7 +127,7 @@ export class ExchangeBridge implements CheckpointParticipant {
     this.announced = { watermark, ended };
     const said = ended ? 'end' : Number.isFinite(watermark) ? watermark : null;
     const value = JSON.stringify(['w', this.tasks, said]);
-    for (let task = 0; task < this.member.parallelism; task++) if (!this.local.has(task)) this.outbox.push({ partition: task, key: null, value });
+    for (const task of this.remote) this.outbox.push({ partition: task, key: null, value });
   }
 
   /** Per task of this member: where its partition resumes. */
