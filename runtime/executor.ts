@@ -12,7 +12,7 @@ import {
   type RunCheckpointSettings,
 } from './checkpoints/coordinator.ts';
 import type { MemoryBudget } from './checkpoints/memory-budget.ts';
-import { listCheckpoints, type MemberCheckpoint } from './checkpoints/storage.ts';
+import { listCheckpoints } from './checkpoints/storage.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
 import { JobMetrics } from './metrics.ts';
 import { LocalTasks } from './parallel/local.ts';
@@ -354,13 +354,13 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
   /** Called between phases: every record polled so far is through, a consistent cut. */
   const checkpoint = async () => {
     await flushSinks();
-    // A member's checkpoint holds its sources' positions per task; the run's are those together, read once.
-    let member: Promise<MemberCheckpoint> | undefined;
-    const memberOnce = () => (member ??= memberCheckpoint(distributed!, runner));
+    // A member's checkpoint holds its sources' positions per task; the run's are those together. Nothing is polled
+    // during a checkpoint, so they are the cut's, read before the snapshot as after it.
+    const member = distributed === undefined ? undefined : await memberCheckpoint(distributed, runner);
     lastCheckpoint = await coordinator!.take({
       snapshot: (full) => runner.snapshot(full),
-      sourcePositions: distributed === undefined ? () => runner.sourcePositions() : async () => mergeSourcePositions(Object.values((await memberOnce()).taskSources)),
-      member: distributed === undefined ? undefined : memberOnce,
+      sourcePositions: member === undefined ? () => runner.sourcePositions() : async () => mergeSourcePositions(Object.values(member.taskSources)),
+      member,
       sinks: participants,
       watermark,
       recordsIn,

@@ -61,7 +61,7 @@ export interface CheckpointCut {
   readonly watermark: number;
   readonly recordsIn: number;
   /** In a distributed run: the member's tasks, each with its own positions (CheckpointMetadata.member). */
-  member?(): Promise<MemberCheckpoint>;
+  readonly member?: MemberCheckpoint;
 }
 
 export interface CheckpointStats {
@@ -219,7 +219,6 @@ export class CheckpointCoordinator {
     await this.backend.write(rows);
     this.needsFullSnapshot = false;
     const sources = await cut.sourcePositions();
-    const member = await cut.member?.();
     const prepared: Record<string, unknown> = {};
     for (const [sinkId, sink] of cut.sinks) if (sink.prepareCommit !== undefined) prepared[sinkId] = await sink.prepareCommit(id);
 
@@ -247,7 +246,7 @@ export class CheckpointCoordinator {
         recordsIn: cut.recordsIn,
         stateRows,
         ...stats,
-        ...(member === undefined ? {} : { member }),
+        ...(cut.member === undefined ? {} : { member: cut.member }),
       }),
     );
     for (const [sinkId, sink] of cut.sinks) if (sinkId in prepared) await sink.commit!(prepared[sinkId]);
