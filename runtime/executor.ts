@@ -14,7 +14,7 @@ import {
 import type { MemoryBudget } from './checkpoints/memory-budget.ts';
 import { listCheckpoints } from './checkpoints/storage.ts';
 import { createSinkConnector, createSourceReader } from './connectors/index.ts';
-import { JobMetrics } from './metrics.ts';
+import { JobMetrics, type PreAggregated } from './metrics.ts';
 import { LocalTasks } from './parallel/local.ts';
 import type { TaskRunner } from './parallel/runner.ts';
 import { WorkerTasks } from './parallel/workers.ts';
@@ -101,9 +101,8 @@ export interface RunSummary {
   readonly badRecords: ReadonlyMap<string, number>;
   readonly lateRecords: ReadonlyMap<string, number>;
   readonly droppedRecords: ReadonlyMap<string, number>;
-  /** Per exchange, records that crossed to another worker thread folded into window accumulators, and those accumulators (PreAggregatingWindow). */
-  readonly preAggregatedRecords: ReadonlyMap<string, number>;
-  readonly preAggregates: ReadonlyMap<string, number>;
+  /** Per exchange, records that crossed to another worker thread folded into window accumulators (PreAggregatingWindow). */
+  readonly preAggregated: ReadonlyMap<string, PreAggregated>;
   readonly written: ReadonlyMap<string, number>;
   readonly stoppedBy: 'end of input' | 'record limit' | 'duration' | 'signal';
   /** Checkpoints completed by the run (the final one included). */
@@ -447,8 +446,7 @@ async function runTasks(job: JobDefinition, options: RunOptions, attempt: Attemp
     badRecords: metrics.badRecords,
     lateRecords: metrics.lateRecords,
     droppedRecords: metrics.droppedRecords,
-    preAggregatedRecords: metrics.preAggregatedRecords,
-    preAggregates: metrics.preAggregates,
+    preAggregated: metrics.preAggregated,
     written,
     stoppedBy,
     checkpoints,

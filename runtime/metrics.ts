@@ -7,9 +7,8 @@ export class JobMetrics implements TaskMetrics {
   readonly badRecords = new Map<string, number>();
   readonly lateRecords = new Map<string, number>();
   readonly droppedRecords = new Map<string, number>();
-  /** Per exchange, records that crossed to another worker thread folded into window accumulators, and those accumulators. */
-  readonly preAggregatedRecords = new Map<string, number>();
-  readonly preAggregates = new Map<string, number>();
+  /** Per exchange: records that crossed to another worker thread folded into window accumulators, and those accumulators. */
+  readonly preAggregated = new Map<string, PreAggregated>();
 
   dropped(stepId: string, count = 1): void {
     add(this.droppedRecords, stepId, count);
@@ -27,10 +26,17 @@ export class JobMetrics implements TaskMetrics {
     add(this.badRecords, sourceId, count);
   }
 
-  preAggregated(exchangeId: string, records: number, accumulators: number): void {
-    add(this.preAggregatedRecords, exchangeId, records);
-    add(this.preAggregates, exchangeId, accumulators);
+  folded(exchangeId: string, records: number, accumulators: number): void {
+    const counts = this.preAggregated.get(exchangeId);
+    if (counts === undefined) this.preAggregated.set(exchangeId, { records, accumulators });
+    else this.preAggregated.set(exchangeId, { records: counts.records + records, accumulators: counts.accumulators + accumulators });
   }
+}
+
+/** Records of an exchange that crossed worker threads folded into window accumulators (PreAggregatingWindow). */
+export interface PreAggregated {
+  readonly records: number;
+  readonly accumulators: number;
 }
 
 function add(counters: Map<string, number>, name: string, count: number): void {

@@ -406,8 +406,8 @@ function formatSummary(name: string, summary: RunSummary): string {
   for (const [sink, count] of summary.written) lines.push(`  sink ${sink}: ${count} records`);
   for (const [step, count] of summary.lateRecords) lines.push(`  step ${step}: ${count} late records to its late output`);
   for (const [step, count] of summary.droppedRecords) lines.push(`  step ${step}: ${count} records dropped as too late`);
-  for (const [step, count] of summary.preAggregatedRecords) {
-    lines.push(`  step ${step}: ${count} records crossed to other worker threads folded into ${summary.preAggregates.get(step) ?? 0} window accumulators`);
+  for (const [step, { records, accumulators }] of summary.preAggregated) {
+    lines.push(`  step ${step}: ${records} records crossed to other worker threads folded into ${accumulators} window accumulators`);
   }
   const state = summary.state;
   if (state.peakRows > 0) {

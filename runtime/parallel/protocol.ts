@@ -5,6 +5,7 @@
 import type { Key, StateNamespace } from '../api.ts';
 import type { Column, RecordColumns } from './columns.ts';
 import type { StateSnapshot } from '../checkpoints/snapshot.ts';
+import type { PreAggregated } from '../metrics.ts';
 import type { RestoredSources, SourcePositions, TaskContext } from '../task-group.ts';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -73,8 +74,7 @@ export interface MetricsDelta {
   readonly badRecords: readonly (readonly [string, number])[];
   readonly lateRecords: readonly (readonly [string, number])[];
   readonly droppedRecords: readonly (readonly [string, number])[];
-  readonly preAggregatedRecords: readonly (readonly [string, number])[];
-  readonly preAggregates: readonly (readonly [string, number])[];
+  readonly preAggregated: readonly (readonly [string, PreAggregated])[];
 }
 
 export interface Ready {

@@ -389,7 +389,7 @@ class TaskWorker {
     const partials = batch.partials;
     const partialKeys = fromColumn(partials.keys) as ArrayLike<Key>;
     for (let i = 0; i < partials.tasks.length; i++) windows[partials.tasks[i]]!.mergePartial(partialKeys[i], partials.starts[i], partials.accumulators[i]);
-    this.metrics.preAggregated(exchange.id, partials.records, partials.tasks.length);
+    this.metrics.folded(exchange.id, partials.records, partials.tasks.length);
   }
 
   /** The report of a command, with the buffers its message can transfer. */
@@ -432,7 +432,7 @@ function localWindow(exchange: Exchange<Key, unknown>): PreAggregatingWindow<Key
 
 /** The counters' increments since the previous call. */
 function takeMetrics(metrics: JobMetrics): MetricsDelta {
-  const take = (counters: Map<string, number>) => {
+  const take = <V>(counters: Map<string, V>) => {
     const entries = [...counters];
     counters.clear();
     return entries;
@@ -442,7 +442,6 @@ function takeMetrics(metrics: JobMetrics): MetricsDelta {
     badRecords: take(metrics.badRecords),
     lateRecords: take(metrics.lateRecords),
     droppedRecords: take(metrics.droppedRecords),
-    preAggregatedRecords: take(metrics.preAggregatedRecords),
-    preAggregates: take(metrics.preAggregates),
+    preAggregated: take(metrics.preAggregated),
   };
 }

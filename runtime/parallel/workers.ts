@@ -252,8 +252,7 @@ export class WorkerTasks implements TaskRunner {
       for (const [source, count] of metrics.badRecords) this.metrics.bad(source, count);
       for (const [step, count] of metrics.lateRecords) this.metrics.late(step, count);
       for (const [step, count] of metrics.droppedRecords) this.metrics.dropped(step, count);
-      const preAggregates = new Map(metrics.preAggregates);
-      for (const [exchange, records] of metrics.preAggregatedRecords) this.metrics.preAggregated(exchange, records, preAggregates.get(exchange) ?? 0);
+      for (const [exchange, { records, accumulators }] of metrics.preAggregated) this.metrics.folded(exchange, records, accumulators);
       for (const line of report.logs) this.log(line);
       this.threads[index].rows = report.rows;
       this.threads[index].residentRows = report.residentRows;
