@@ -89,7 +89,9 @@ describe('exactly once into Kafka', () => {
     await createTopic(kafka(), 'eos-orders', 3);
     await createTopic(kafka(), 'eos-windows', 2);
     await createTopic(kafka(), 'eos-purchases', 3);
-    const list = orders(60_000, 200);
+    // Enough orders that a run outlasts its kill delay after a checkpoint: with fewer, a faster run (parallelism 2
+    // on worker threads) sometimes ended before the second kill, and the test saw one kill where it needs two.
+    const list = orders(150_000, 200);
     await produceOrders(kafka(), 'eos-orders', list, 3);
     const purchasesSink = `  purchases_out:
     from: purchases
